@@ -20,10 +20,15 @@
 //	DATA/log/           backup event log (backup, backup.0 .. backup.5)
 //
 // Adding an area: write node/AREA.go with a function
-// `func registerAREA(n *Node, m *admin.Mux)` that registers calls named
-// "AREA.verb", and add it to the areas list in an init func in that file:
+// `func registerAREA(n *Node, m *admin.Mux) error` that opens the area's
+// state (n.SetArea("AREA", state); n.OnClose(cleanup)) and registers calls
+// named "AREA.verb", and register it in an init func in that file:
 //
-//	func init() { areas = append(areas, registerAREA) }
+//	func init() { registerArea("AREA", registerAREA) }
+//
+// Areas open in the order of areaOrder in node.go (volume, vtl, ndmp,
+// backup), so an area may use the ones before it through n.Area(name).
+// Typed handlers: handle(m, "AREA.verb", func(ctx, in ArgsType) (any, error)).
 //
 // Handlers decode their JSON args with admin.Decode and return a value the
 // CLI prints (as a table, or as JSON with --json). Errors carry the

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"syscall"
 
@@ -39,8 +40,48 @@ type Node struct {
 	srv *admin.Server
 }
 
-// areas are the registration functions of every area file.
-var areas []func(n *Node, m *admin.Mux) error
+// area is one part of a node: it opens its state and registers its calls.
+type area struct {
+	name     string
+	register func(n *Node, m *admin.Mux) error
+}
+
+// areas are registered by the area files' init funcs; Open runs them in
+// areaOrder (an area may use the ones before it), then any others by name.
+var areas = map[string]func(n *Node, m *admin.Mux) error{}
+
+// areaOrder lists the areas in dependency order.
+var areaOrder = []string{"volume", "vtl", "ndmp", "backup"}
+
+// registerArea is called from an area file's init func.
+func registerArea(name string, fn func(n *Node, m *admin.Mux) error) {
+	if _, dup := areas[name]; dup {
+		panic("node: duplicate area " + name)
+	}
+	areas[name] = fn
+}
+
+func orderedAreas() []area {
+	var out []area
+	seen := map[string]bool{}
+	for _, name := range areaOrder {
+		if fn, ok := areas[name]; ok {
+			out = append(out, area{name, fn})
+			seen[name] = true
+		}
+	}
+	var rest []string
+	for name := range areas {
+		if !seen[name] {
+			rest = append(rest, name)
+		}
+	}
+	sort.Strings(rest)
+	for _, name := range rest {
+		out = append(out, area{name, areas[name]})
+	}
+	return out
+}
 
 // Open becomes the node of dir: it creates the directory if needed, takes
 // the owner lock (ErrBusy if another process holds it), opens every area
@@ -72,10 +113,10 @@ func Open(dir string, opts Options) (*Node, error) {
 		n.Opts.Log = io.Discard
 	}
 	n.mux.Handle("node.calls", func(context.Context, json.RawMessage) (any, error) { return n.mux.Names(), nil })
-	for _, reg := range areas {
-		if err := reg(n, n.mux); err != nil {
+	for _, a := range orderedAreas() {
+		if err := a.register(n, n.mux); err != nil {
 			n.Close()
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", a.name, err)
 		}
 	}
 	return n, nil

@@ -15,7 +15,7 @@ import (
 	"tapelab/volume"
 )
 
-func init() { areas = append(areas, registerVolume) }
+func init() { registerArea("volume", registerVolume) }
 
 // VolumeArgs name a volume (and optionally more) by NDMP path /SVM/VOL.
 type VolumeArgs struct {
