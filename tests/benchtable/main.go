@@ -1,0 +1,153 @@
+// Command benchtable runs the project's Go benchmarks and the reference
+// benchmarks beside them in one run, on the same disk, and prints one table
+// of ratios (ours / reference). `make bench` runs it.
+//
+// Each row names two benchmarks (ours and the reference) and the metric to
+// compare. Benchmarks report throughput with b.SetBytes (MB/s) or custom
+// metrics with b.ReportMetric; "ns/op" rows compare speed as reference
+// time / our time, so a ratio above 1 always means "we are faster".
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// row is one line of the table.
+type row struct {
+	Capability string
+	Pkg        string
+	Ours       string // benchmark name without the -GOMAXPROCS suffix
+	Reference  string
+	Metric     string // "MB/s", "ns/op", or a custom unit
+	Target     string // as the issue states it
+	// HigherIsBetter is true for throughput metrics; for times (ns/op)
+	// the ratio is inverted so that > 1 means we are faster.
+	HigherIsBetter bool
+}
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+// results maps benchmark name -> unit -> value.
+type results map[string]map[string]float64
+
+func runPkg(pkg, pattern, benchtime string) (results, error) {
+	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime, "-count", "1", "-timeout", "60m", pkg}
+	cmd := exec.Command("go", args...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = os.Stderr
+	err := cmd.Run()
+	res := results{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		m := benchLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		f := strings.Fields(m[2])
+		vals := map[string]float64{}
+		for i := 0; i+1 < len(f); i += 2 {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+				vals[f[i+1]] = v
+			}
+		}
+		res[m[1]] = vals
+	}
+	if err != nil {
+		return res, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return res, nil
+}
+
+func main() {
+	benchtime := flag.String("benchtime", "1x", "go test -benchtime")
+	only := flag.String("only", "", "run only rows whose capability contains this text")
+	flag.Parse()
+
+	byPkg := map[string][]row{}
+	for _, r := range rows {
+		if *only != "" && !strings.Contains(r.Capability, *only) {
+			continue
+		}
+		byPkg[r.Pkg] = append(byPkg[r.Pkg], r)
+	}
+	pkgs := make([]string, 0, len(byPkg))
+	for p := range byPkg {
+		pkgs = append(pkgs, p)
+	}
+	sort.Strings(pkgs)
+
+	all := results{}
+	failed := false
+	for _, p := range pkgs {
+		var names []string
+		for _, r := range byPkg[p] {
+			names = append(names, regexp.QuoteMeta(strings.SplitN(r.Ours, "/", 2)[0]), regexp.QuoteMeta(strings.SplitN(r.Reference, "/", 2)[0]))
+		}
+		fmt.Fprintf(os.Stderr, "== %s\n", p)
+		res, err := runPkg(p, "^("+strings.Join(dedup(names), "|")+")$", *benchtime)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			failed = true
+		}
+		for k, v := range res {
+			all[k] = v
+		}
+	}
+
+	tw := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "Capability\tOurs\tReference\tRatio\tTarget")
+	fmt.Fprintln(tw, "----------\t----\t---------\t-----\t------")
+	for _, p := range pkgs {
+		for _, r := range byPkg[p] {
+			o, okO := all[r.Ours][r.Metric]
+			ref, okR := all[r.Reference][r.Metric]
+			ratio := "n/a"
+			if okO && okR && o > 0 && ref > 0 {
+				if r.HigherIsBetter {
+					ratio = fmt.Sprintf("%.2fx", o/ref)
+				} else {
+					ratio = fmt.Sprintf("%.2fx", ref/o)
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Capability, show(o, okO, r.Metric), show(ref, okR, r.Metric), ratio, r.Target)
+		}
+	}
+	tw.Flush()
+	if failed {
+		os.Exit(1)
+	}
+}
+
+func show(v float64, ok bool, unit string) string {
+	if !ok {
+		return "missing"
+	}
+	switch unit {
+	case "ns/op":
+		return fmt.Sprintf("%.3gs", v/1e9)
+	}
+	return fmt.Sprintf("%.4g %s", v, unit)
+}
+
+func dedup(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
