@@ -1,0 +1,279 @@
+package volume
+
+import (
+	"encoding/binary"
+	"math"
+	"syscall"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// MaxFileSize is the largest file size (8 TiB).
+const MaxFileSize = 1 << 43
+
+// writeChunk bounds one transaction of a write: 1 MiB (the FUSE MaxWrite)
+// = 256 block versions + dead-list entries, far below Badger's txn limits.
+const writeChunk = 1 << 20
+
+func trimZeros(b []byte) []byte {
+	i := len(b)
+	for i >= 8 && binary.LittleEndian.Uint64(b[i-8:i]) == 0 {
+		i -= 8
+	}
+	for i > 0 && b[i-1] == 0 {
+		i--
+	}
+	return b[:i]
+}
+
+func regular(n *inode, ino uint64) error {
+	switch n.Mode & sIFMT {
+	case sIFREG:
+		return nil
+	case sIFDIR:
+		return errno(syscall.EISDIR, "inode %d", ino)
+	}
+	return errno(syscall.EINVAL, "inode %d is not a regular file", ino)
+}
+
+func (w *View) write(ino uint64, off int64, data []byte) (int, error) {
+	if off < 0 || off+int64(len(data)) > MaxFileSize {
+		return 0, errno(syscall.EFBIG, "write at %d+%d", off, len(data))
+	}
+	if err := w.access(true); err != nil {
+		return 0, err
+	}
+	done := 0
+	for done < len(data) || len(data) == 0 {
+		pos := off + int64(done)
+		n := min(len(data)-done, writeChunk-int(pos%writeChunk))
+		err := w.update(func(t *wtx) error { return t.writeData(ino, pos, data[done:done+n]) })
+		if err != nil {
+			return done, err
+		}
+		done += n
+		if len(data) == 0 {
+			break
+		}
+	}
+	return done, nil
+}
+
+func (t *wtx) writeData(ino uint64, off int64, data []byte) error {
+	n, err := t.inode(ino)
+	if err != nil {
+		return err
+	}
+	if err := regular(&n, ino); err != nil {
+		return err
+	}
+	if len(data) > 0 {
+		end := off + int64(len(data))
+		first, last := uint64(off/BlockSize), uint64((end-1)/BlockSize)
+		it := t.txn.NewIterator(badger.IteratorOptions{Prefix: u64(kID(pBlock, t.v.id), ino)})
+		defer it.Close()
+		liveDelta := 0
+		runStart, runEnd := uint64(0), uint64(0)
+		for blk := first; blk <= last; blk++ {
+			bstart := int64(blk) * BlockSize
+			lo, hi := max(off, bstart)-bstart, min(end, bstart+BlockSize)-bstart
+			src := data[bstart+lo-off : bstart+hi-off]
+			pfx := pfxBlock(t.v.id, ino, blk)
+			var val []byte
+			if lo == 0 && hi == BlockSize {
+				val = trimZeros(src)
+			} else {
+				buf := make([]byte, BlockSize)
+				if item, ok := seekAt(it, pfx, math.MaxUint64); ok {
+					if err := item.Value(func(v []byte) error { copy(buf, v); return nil }); err != nil {
+						return err
+					}
+				}
+				copy(buf[lo:hi], src)
+				val = trimZeros(buf)
+			}
+			if len(val) == 0 {
+				val = nil
+			}
+			born, d, err := t.putAt(it, pfx, val, true)
+			if err != nil {
+				return err
+			}
+			liveDelta += d
+			if born {
+				if runEnd != blk {
+					if runEnd > runStart {
+						if err := t.histBlocks(ino, runStart, runEnd); err != nil {
+							return err
+						}
+					}
+					runStart = blk
+				}
+				runEnd = blk + 1
+			}
+		}
+		if runEnd > runStart {
+			if err := t.histBlocks(ino, runStart, runEnd); err != nil {
+				return err
+			}
+		}
+		n.Blocks = uint64(int64(n.Blocks) + int64(liveDelta))
+		n.Size = max(n.Size, uint64(end))
+	}
+	n.Mtime, n.Ctime = t.now, t.now
+	return t.setInode(ino, &n)
+}
+
+// truncate sets the size of regular file n; blocks past the new end are
+// freed after commit (orphan record), the tail of the last block is zeroed now.
+func (t *wtx) truncate(ino uint64, n *inode, size uint64) error {
+	if size > MaxFileSize {
+		return errno(syscall.EFBIG, "truncate to %d", size)
+	}
+	if size < n.Size {
+		if r := size % BlockSize; r != 0 {
+			pfx := pfxBlock(t.v.id, ino, size/BlockSize)
+			it := t.txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+			item, ok := seekAt(it, pfx, math.MaxUint64)
+			var val []byte
+			var err error
+			if ok {
+				val, err = item.ValueCopy(nil)
+			}
+			if err == nil && uint64(len(val)) > r {
+				nv := trimZeros(val[:r])
+				if len(nv) == 0 {
+					nv = nil
+				}
+				var born bool
+				var d int
+				born, d, err = t.putAt(it, pfx, nv, true)
+				n.Blocks = uint64(int64(n.Blocks) + int64(d))
+				if err == nil && born {
+					err = t.histBlocks(ino, size/BlockSize, size/BlockSize+1)
+				}
+			}
+			it.Close()
+			if err != nil {
+				return err
+			}
+		}
+		from := (size + BlockSize - 1) / BlockSize
+		if n.Blocks > 0 {
+			if err := t.txn.Set(kOrphan(t.v.id, ino), orphanRec(from, n.Gen, false)); err != nil {
+				return err
+			}
+			t.orphans = append(t.orphans, ino)
+		}
+	}
+	n.Size = size
+	return nil
+}
+
+func (w *View) read(ino uint64, off int64, buf []byte) (int, error) {
+	if off < 0 {
+		return 0, errno(syscall.EINVAL, "read at %d", off)
+	}
+	got := 0
+	err := w.readTxn(func(txn *badger.Txn) error {
+		n, err := w.inodeIn(txn, ino)
+		if err != nil {
+			return err
+		}
+		if err := regular(&n, ino); err != nil {
+			return err
+		}
+		if uint64(off) >= n.Size || len(buf) == 0 {
+			return nil
+		}
+		end := min(uint64(off)+uint64(len(buf)), n.Size)
+		want := int(end - uint64(off))
+		buf := buf[:want]
+		clear(buf)
+		// One iterator for the whole request; one Seek per block.
+		pfx := u64(kID(pBlock, w.vol.id), ino)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+		defer it.Close()
+		seek := withEpoch(pfxBlock(w.vol.id, ino, 0), w.epoch)
+		for blk := uint64(off) / BlockSize; blk*BlockSize < end; blk++ {
+			binary.BigEndian.PutUint64(seek[13:21], blk)
+			it.Seek(seek)
+			if !it.Valid() {
+				break
+			}
+			item := it.Item()
+			k := item.Key()
+			if binary.BigEndian.Uint64(k[13:21]) != blk || item.UserMeta()&metaTomb != 0 {
+				continue
+			}
+			bstart := int64(blk) * BlockSize
+			err := item.Value(func(v []byte) error {
+				// v covers [bstart, bstart+len(v)); copy its overlap with the request.
+				lo := max(off, bstart)
+				hi := min(int64(end), bstart+int64(len(v)))
+				if hi > lo {
+					copy(buf[lo-off:hi-off], v[lo-bstart:hi-bstart])
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		got = want
+		return nil
+	})
+	return got, err
+}
+
+func (w *View) extents(ino uint64) (exts []Extent, err error) {
+	err = w.readTxn(func(txn *badger.Txn) error {
+		n, err := w.inodeIn(txn, ino)
+		if err != nil {
+			return err
+		}
+		if err := regular(&n, ino); err != nil {
+			return err
+		}
+		exts = blockExtents(txn, w.vol.id, ino, w.epoch, n.Size)
+		return nil
+	})
+	return exts, err
+}
+
+// blockExtents lists the data ranges of ino at epoch e, clipped to size.
+func blockExtents(txn *badger.Txn, id uint32, ino, e, size uint64) []Extent {
+	var exts []Extent
+	pfx := u64(kID(pBlock, id), ino)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+	defer it.Close()
+	seek := withEpoch(pfxBlock(id, ino, 0), e)
+	for it.Seek(seek); it.Valid(); {
+		item := it.Item()
+		k := item.Key()
+		blk := binary.BigEndian.Uint64(k[13:21])
+		if birthOf(k) > e {
+			binary.BigEndian.PutUint64(seek[13:21], blk)
+			it.Seek(seek)
+			if !it.Valid() || binary.BigEndian.Uint64(it.Item().Key()[13:21]) != blk {
+				continue
+			}
+			item = it.Item()
+		}
+		if item.UserMeta()&metaTomb == 0 && blk*BlockSize < size {
+			o := int64(blk) * BlockSize
+			l := min(int64(BlockSize), int64(size)-o)
+			if m := len(exts); m > 0 && exts[m-1].Off+exts[m-1].Len == o {
+				exts[m-1].Len += l
+			} else {
+				exts = append(exts, Extent{o, l})
+			}
+		}
+		if blk == math.MaxUint64 {
+			break
+		}
+		binary.BigEndian.PutUint64(seek[13:21], blk+1)
+		it.Seek(seek)
+	}
+	return exts
+}

@@ -1,0 +1,519 @@
+package volume
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// snapRec is the stored snapshot record.
+type snapRec struct {
+	SnapshotInfo
+	Deleting bool `json:"deleting,omitempty"` // deletion started, not finished
+}
+
+func (v *Volume) snapshots() []SnapshotInfo {
+	v.rmu.RLock()
+	defer v.rmu.RUnlock()
+	return append([]SnapshotInfo(nil), v.snaps...)
+}
+
+func (v *Volume) createSnapshot(name string) (SnapshotInfo, error) {
+	if name == "" || len(name) > 255 || strings.ContainsAny(name, "/\x00") {
+		return SnapshotInfo{}, fmt.Errorf("snapshot name %q: %w", name, ErrInvalid)
+	}
+	db, err := v.store.acquire()
+	if err != nil {
+		return SnapshotInfo{}, err
+	}
+	defer v.store.release()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.rmu.RLock()
+	st, dead := v.meta.State, v.deleted
+	dup := false
+	for _, s := range v.snaps {
+		dup = dup || s.Name == name
+	}
+	ctr := v.ctr
+	v.rmu.RUnlock()
+	switch {
+	case dead:
+		return SnapshotInfo{}, fmt.Errorf("volume %s: %w", v.name, ErrNoVolume)
+	case st == StateOffline:
+		return SnapshotInfo{}, fmt.Errorf("volume %s: %w", v.name, ErrVolumeOffline)
+	case dup:
+		return SnapshotInfo{}, fmt.Errorf("volume %s: snapshot %q: %w", v.name, name, ErrSnapshotExists)
+	}
+	si := SnapshotInfo{Name: name, Epoch: ctr.Epoch, Created: v.store.opts.Now().UTC()}
+	ctr.Epoch++
+	rec, _ := json.Marshal(snapRec{SnapshotInfo: si})
+	err = db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(kSnap(v.id, si.Epoch), rec); err != nil {
+			return err
+		}
+		return txn.Set(kID(pCtr, v.id), ctr.encode())
+	})
+	if err == nil {
+		err = db.Sync()
+	}
+	if err != nil {
+		return SnapshotInfo{}, fmt.Errorf("volume %s: create snapshot %q: %w", v.name, name, err)
+	}
+	v.rmu.Lock()
+	v.ctr = ctr
+	v.snaps = append(v.snaps, si)
+	v.rmu.Unlock()
+	return si, nil
+}
+
+// neighbours returns the epochs of the snapshots before and after the one
+// at index i of v.snaps (0 and the live epoch at the ends).
+func (v *Volume) neighbours(snaps []SnapshotInfo, i int) (prev, next uint64) {
+	if i > 0 {
+		prev = snaps[i-1].Epoch
+	}
+	next = v.ctr.Epoch
+	if i+1 < len(snaps) {
+		next = snaps[i+1].Epoch
+	}
+	return prev, next
+}
+
+func (v *Volume) deleteSnapshot(name string) (int64, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.alive(); err != nil {
+		return 0, err
+	}
+	v.rmu.RLock()
+	idx := -1
+	for i, s := range v.snaps {
+		if s.Name == name {
+			idx = i
+		}
+	}
+	v.rmu.RUnlock()
+	if idx < 0 {
+		return 0, fmt.Errorf("volume %s: snapshot %q: %w", v.name, name, ErrNoSnapshot)
+	}
+	return v.reapSnapshot(idx)
+}
+
+// reapSnapshot deletes v.snaps[idx] (caller holds v.mu): mark it deleting
+// (views fail from now on), free the versions only it saw by walking the
+// dead lists of the deaths in (E, next], then drop the record. A crash
+// in between resumes at the next Open.
+func (v *Volume) reapSnapshot(idx int) (int64, error) {
+	db, err := v.store.acquire()
+	if err != nil {
+		return 0, err
+	}
+	defer v.store.release()
+	v.rmu.Lock()
+	si := v.snaps[idx]
+	prev, next := v.neighbours(v.snaps, idx)
+	oldest := idx == 0
+	v.snaps = append(v.snaps[:idx:idx], v.snaps[idx+1:]...)
+	newOldest := v.ctr.Epoch
+	if len(v.snaps) > 0 {
+		newOldest = v.snaps[0].Epoch
+	}
+	v.rmu.Unlock()
+	rec, _ := json.Marshal(snapRec{SnapshotInfo: si, Deleting: true})
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(kSnap(v.id, si.Epoch), rec) }); err != nil {
+		return 0, fmt.Errorf("volume %s: delete snapshot %q: %w", v.name, si.Name, err)
+	}
+	var freed int64
+	// Walk dead lists L|id|d for d in (E, next]; free versions born after prev.
+	start := u64(kID(pDead, v.id), si.Epoch+1)
+	for {
+		var more bool
+		_, err := v.mutateOnce(func(t *wtx) error {
+			it := t.txn.NewIterator(badger.IteratorOptions{Prefix: kID(pDead, v.id)})
+			defer it.Close()
+			n := 0
+			for it.Seek(start); it.Valid(); it.Next() {
+				item := it.Item()
+				k := item.Key()
+				if binary.BigEndian.Uint64(k[5:13]) > next {
+					break
+				}
+				if n >= 20000 {
+					more = true
+					start = item.KeyCopy(nil)
+					break
+				}
+				n++
+				ver := k[13:]
+				if birthOf(ver) <= prev {
+					continue // still seen by the previous snapshot
+				}
+				flag, err := item.ValueCopy(nil)
+				if err != nil {
+					return err
+				}
+				if err := t.txn.Delete(item.KeyCopy(nil)); err != nil {
+					return err
+				}
+				if err := t.txn.Delete(append([]byte{}, ver...)); err != nil {
+					return err
+				}
+				if len(flag) == 1 && flag[0] == 1 {
+					t.ctr.Total--
+					freed += BlockSize
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return freed, fmt.Errorf("volume %s: delete snapshot %q: %w", v.name, si.Name, err)
+		}
+		if !more {
+			break
+		}
+	}
+	// Drop the record and, if it was the oldest snapshot, the history index
+	// entries no diff can use any more (births at or before the new oldest).
+	err = db.Update(func(txn *badger.Txn) error {
+		if err := txn.Delete(kSnap(v.id, si.Epoch)); err != nil {
+			return err
+		}
+		if !oldest {
+			return nil
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: kID(pHist, v.id)})
+		defer it.Close()
+		n := 0
+		for it.Rewind(); it.Valid() && n < 50000; it.Next() {
+			k := it.Item().Key()
+			if binary.BigEndian.Uint64(k[5:13]) > newOldest {
+				break
+			}
+			if err := txn.Delete(it.Item().KeyCopy(nil)); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return freed, fmt.Errorf("volume %s: delete snapshot %q: %w", v.name, si.Name, err)
+	}
+	return freed, nil
+}
+
+// resumeDeletes finishes snapshot deletions a crash interrupted, and
+// orphan frees (called at Open).
+func (v *Volume) resumeDeletes() error {
+	db := v.store.db
+	var pending []SnapshotInfo
+	var orphans []uint64
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: kID(pSnap, v.id)})
+		for it.Rewind(); it.Valid(); it.Next() {
+			raw, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				it.Close()
+				return err
+			}
+			var r snapRec
+			if json.Unmarshal(raw, &r) == nil && r.Deleting {
+				pending = append(pending, r.SnapshotInfo)
+			}
+		}
+		it.Close()
+		it = txn.NewIterator(badger.IteratorOptions{Prefix: kID(pOrphan, v.id)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			orphans = append(orphans, binary.BigEndian.Uint64(it.Item().Key()[5:]))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, ino := range orphans {
+		if err := v.freeOrphan(ino); err != nil {
+			return err
+		}
+	}
+	for _, p := range pending {
+		// Put it back in order so reapSnapshot finds its neighbours.
+		v.rmu.Lock()
+		v.snaps = append(v.snaps, p)
+		sort.Slice(v.snaps, func(i, j int) bool { return v.snaps[i].Epoch < v.snaps[j].Epoch })
+		idx := sort.Search(len(v.snaps), func(i int) bool { return v.snaps[i].Epoch >= p.Epoch })
+		v.rmu.Unlock()
+		if _, err := v.reapSnapshot(idx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *Volume) snapshotUnique(name string) (int64, error) {
+	db, err := v.store.acquire()
+	if err != nil {
+		return 0, err
+	}
+	defer v.store.release()
+	v.rmu.RLock()
+	idx := -1
+	for i, s := range v.snaps {
+		if s.Name == name {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		v.rmu.RUnlock()
+		return 0, fmt.Errorf("volume %s: snapshot %q: %w", v.name, name, ErrNoSnapshot)
+	}
+	e := v.snaps[idx].Epoch
+	prev, next := v.neighbours(v.snaps, idx)
+	v.rmu.RUnlock()
+	var unique int64
+	err = db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: kID(pDead, v.id), PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(u64(kID(pDead, v.id), e+1)); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if binary.BigEndian.Uint64(k[5:13]) > next {
+				break
+			}
+			if birthOf(k[13:]) <= prev {
+				continue
+			}
+			err := it.Item().Value(func(f []byte) error {
+				if len(f) == 1 && f[0] == 1 {
+					unique += BlockSize
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return unique, err
+}
+
+// ---- changes (diff) ----
+
+type histAcc struct {
+	inode   bool
+	dirents map[string]bool
+	xattrs  map[string]bool
+	blocks  [][2]uint64
+}
+
+func (v *Volume) changes(from, to *View) ([]InodeChange, error) {
+	if from.vol != v || to.vol != v {
+		return nil, fmt.Errorf("changes: views of another volume: %w", ErrInvalid)
+	}
+	if err := from.access(false); err != nil {
+		return nil, err
+	}
+	if err := to.access(false); err != nil {
+		return nil, err
+	}
+	a, b := from.epoch, to.epoch
+	if b == math.MaxUint64 {
+		v.rmu.RLock()
+		b = v.ctr.Epoch
+		v.rmu.RUnlock()
+	}
+	if from.snap == "" || a >= b {
+		return nil, fmt.Errorf("changes: from must be a snapshot older than to: %w", ErrInvalid)
+	}
+	db, err := v.store.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer v.store.release()
+	var out []InodeChange
+	err = db.View(func(txn *badger.Txn) error {
+		acc := map[uint64]*histAcc{}
+		hp := kID(pHist, v.id)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: hp, PrefetchValues: true})
+		for it.Seek(u64(append([]byte{}, hp...), a+1)); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) < 22 {
+				it.Close()
+				return errBadRecord
+			}
+			if binary.BigEndian.Uint64(k[5:13]) > b {
+				break
+			}
+			ino := binary.BigEndian.Uint64(k[13:21])
+			h := acc[ino]
+			if h == nil {
+				h = &histAcc{dirents: map[string]bool{}, xattrs: map[string]bool{}}
+				acc[ino] = h
+			}
+			sub := k[22:]
+			switch k[21] {
+			case hInode:
+				h.inode = true
+			case hDirent:
+				h.dirents[string(bytes.TrimSuffix(sub, []byte{0}))] = true
+			case hXattr:
+				h.xattrs[string(bytes.TrimSuffix(sub, []byte{0}))] = true
+			case hBlock:
+				val, err := it.Item().ValueCopy(nil)
+				if err != nil || len(sub) != 8 || len(val) != 8 {
+					it.Close()
+					return errBadRecord
+				}
+				h.blocks = append(h.blocks, [2]uint64{binary.BigEndian.Uint64(sub), binary.BigEndian.Uint64(val)})
+			}
+		}
+		it.Close()
+		inos := make([]uint64, 0, len(acc))
+		for ino := range acc {
+			inos = append(inos, ino)
+		}
+		sort.Slice(inos, func(i, j int) bool { return inos[i] < inos[j] })
+		for _, ino := range inos {
+			c, ok, err := v.diffInode(txn, ino, acc[ino], a, b)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, c)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (v *Volume) diffInode(txn *badger.Txn, ino uint64, h *histAcc, a, b uint64) (InodeChange, bool, error) {
+	c := InodeChange{Ino: ino}
+	ra, oka, err := getAt(txn, pfxInode(v.id, ino), a)
+	if err != nil {
+		return c, false, err
+	}
+	rb, okb, err := getAt(txn, pfxInode(v.id, ino), b)
+	if err != nil {
+		return c, false, err
+	}
+	if !oka && !okb {
+		return c, false, nil
+	}
+	var na, nb inode
+	if oka {
+		if na, err = decodeInode(ra); err != nil {
+			return c, false, err
+		}
+	}
+	if okb {
+		if nb, err = decodeInode(rb); err != nil {
+			return c, false, err
+		}
+	}
+	same := oka && okb && na.Gen == nb.Gen
+	c.Created = okb && !same
+	c.Deleted = oka && !same
+	if same {
+		c.Attr = !bytes.Equal(ra, rb)
+	}
+	if !okb {
+		return c, true, nil
+	}
+	differs := func(pfx []byte) (bool, error) {
+		va, oa, err := getAt(txn, pfx, a)
+		if err != nil {
+			return false, err
+		}
+		vb, ob, err := getAt(txn, pfx, b)
+		return oa != ob || !bytes.Equal(va, vb), err
+	}
+	for name := range h.dirents {
+		d, err := differs(pfxDirent(v.id, ino, name))
+		if err != nil {
+			return c, false, err
+		}
+		c.Dirents = c.Dirents || d
+	}
+	for name := range h.xattrs {
+		d, err := differs(pfxXattr(v.id, ino, name))
+		if err != nil {
+			return c, false, err
+		}
+		c.Xattrs = c.Xattrs || d
+	}
+	if nb.Mode&sIFMT == sIFREG {
+		if !same {
+			c.Data = blockExtents(txn, v.id, ino, b, nb.Size)
+		} else {
+			var blks []uint64
+			seen := map[uint64]bool{}
+			for _, r := range h.blocks {
+				for blk := r[0]; blk < r[1]; blk++ {
+					if seen[blk] || blk*BlockSize >= nb.Size {
+						continue
+					}
+					seen[blk] = true
+					d, err := blockDiffers(txn, v.id, ino, blk, a, b)
+					if err != nil {
+						return c, false, err
+					}
+					if d {
+						blks = append(blks, blk)
+					}
+				}
+			}
+			sort.Slice(blks, func(i, j int) bool { return blks[i] < blks[j] })
+			for _, blk := range blks {
+				o := int64(blk) * BlockSize
+				l := min(int64(BlockSize), int64(nb.Size)-o)
+				if m := len(c.Data); m > 0 && c.Data[m-1].Off+c.Data[m-1].Len == o {
+					c.Data[m-1].Len += l
+				} else {
+					c.Data = append(c.Data, Extent{o, l})
+				}
+			}
+		}
+	}
+	return c, c.Created || c.Deleted || c.Attr || c.Dirents || c.Xattrs || len(c.Data) > 0, nil
+}
+
+// blockDiffers compares block blk of ino at epochs a and b: same version
+// key = same; otherwise the contents are compared (holes read as empty).
+func blockDiffers(txn *badger.Txn, id uint32, ino, blk, a, b uint64) (bool, error) {
+	pfx := pfxBlock(id, ino, blk)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+	defer it.Close()
+	var keys [2][]byte
+	var vals [2][]byte
+	for i, e := range []uint64{a, b} {
+		item, ok := seekAt(it, pfx, e)
+		if item != nil {
+			keys[i] = item.KeyCopy(nil)
+		}
+		if ok {
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return false, err
+			}
+			vals[i] = v
+		}
+	}
+	if keys[0] != nil && bytes.Equal(keys[0], keys[1]) {
+		return false, nil
+	}
+	return !bytes.Equal(vals[0], vals[1]), nil
+}
+
+var _ = syscall.ENOENT
