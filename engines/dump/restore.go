@@ -1,0 +1,807 @@
+package dump
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"tapelab/engines"
+	"tapelab/engines/dump/format"
+)
+
+// RestoreState is what a full restore remembers for the next level of an
+// increment chain (Linux restore keeps the same in ./restoresymtable): the
+// directory tree of the last image restored, by dump inode number.
+type RestoreState struct {
+	Date  uint32                       `json:"date"`  // c_date of the last image restored
+	Level int32                        `json:"level"` // its level
+	Dirs  map[uint32]map[string]uint32 `json:"dirs"`  // directory -> name -> inode
+	Types map[uint32]uint16            `json:"types"` // inode -> type bits (S_IFMT)
+}
+
+// Selection is one name to extract: a path in the image (relative to the
+// dump root, "" = everything) restored at Dest (relative to the target).
+type Selection struct {
+	Path string
+	Dest string
+	// FhInfo is the image offset of the inode's header (from file
+	// history), or ^0 when unknown.
+	FhInfo uint64
+}
+
+// RestoreSpec configures ReadImage.
+type RestoreSpec struct {
+	// State is the previous restore of the chain (full restores only; nil
+	// for a level 0); ReadImage updates it.
+	State     *RestoreState
+	Select    []Selection // nil = the whole image
+	Recursive bool        // extract the contents of selected directories
+	NoWrite   bool        // read and check, write nothing
+	List      bool        // list the image, write nothing
+	NoACLs    bool        // do not restore ACLs (EXTRACT_ACL=N)
+	Force     bool        // skip the free space / inode check
+	Log       engines.Logger
+	Progress  engines.Progress
+	History   engines.FileHistory // table of contents for START_RECOVER_FILEHIST
+	Phase     func(string)
+}
+
+// RestoreStats are the results of ReadImage.
+type RestoreStats struct {
+	Files     int // inodes created or updated
+	BytesRead int64
+	Level     int32
+	Date      uint32
+}
+
+type tapeDir struct {
+	hdr    format.Header
+	ents   []format.Dirent
+	xattrs []format.Xattr
+}
+
+const holdDir = ".dumprestore.tmp"
+
+type restorer struct {
+	ctx  context.Context
+	rd   *format.Reader
+	tgt  Target
+	spec RestoreSpec
+	st   RestoreStats
+
+	clri, bits []byte
+	dirs       map[uint32]*tapeDir
+	place      map[uint32][]string // inode -> target paths
+	created    map[string]bool     // dirs created by us (attributes to set)
+	pending    *format.Entry
+	lastBytes  int64
+}
+
+func (r *restorer) logf(level engines.LogLevel, f string, args ...any) {
+	if r.spec.Log != nil {
+		r.spec.Log.Message(level, fmt.Sprintf(f, args...))
+	}
+}
+
+func (r *restorer) phase(p string) {
+	if r.spec.Progress != nil {
+		r.spec.Progress.Phase(p)
+	}
+	if r.spec.Phase != nil {
+		r.spec.Phase(p)
+	}
+}
+
+func (r *restorer) progress() {
+	c := r.rd.Consumed()
+	if r.spec.Progress != nil && c > r.lastBytes {
+		r.spec.Progress.Add(c - r.lastBytes)
+	}
+	r.lastBytes = c
+}
+
+func (r *restorer) next() (*format.Entry, error) {
+	if r.pending != nil {
+		e := r.pending
+		r.pending = nil
+		return e, nil
+	}
+	if err := r.ctx.Err(); err != nil {
+		return nil, err
+	}
+	e, err := r.rd.Next()
+	r.progress()
+	if err != nil {
+		return nil, tapeErr(err)
+	}
+	return e, nil
+}
+
+// tapeErr maps reader errors to the seed's restore messages.
+func tapeErr(err error) error {
+	switch {
+	case errors.Is(err, format.ErrBadChecksum), errors.Is(err, format.ErrBadMagic), errors.Is(err, format.ErrFormat):
+		return fmt.Errorf("%s: %w", MsgMediaErrorRead, err)
+	case errors.Is(err, format.ErrTruncated):
+		return fmt.Errorf("%s: %w", MsgTapeReadError, err)
+	}
+	return err
+}
+
+// ReadImage restores one image from rd into tgt: phase I reads the maps and
+// every directory, phase II creates directories (and, for an incremental
+// chain, deletes and renames what changed), phase III writes files.
+func ReadImage(ctx context.Context, rd *format.Reader, tgt Target, spec RestoreSpec) (*RestoreStats, error) {
+	r := &restorer{ctx: ctx, rd: rd, tgt: tgt, spec: spec, dirs: map[uint32]*tapeDir{}, created: map[string]bool{}}
+	vol := rd.Volume()
+	r.st.Level, r.st.Date = vol.Level, vol.Date
+	if spec.State != nil && spec.State.Date != 0 && spec.Select == nil {
+		if vol.DDate == 0 {
+			// a new level 0 restarts the chain
+			r.logf(engines.LogNormal, "RESTORE: level 0 image: starting a new increment chain")
+		} else if vol.DDate > spec.State.Date {
+			return nil, fmt.Errorf("%w: this level %d image is based on a dump of %s, but the last image restored is of %s: restore the increment chain in order",
+				ErrBadEnv, vol.Level, time.Unix(int64(vol.DDate), 0).UTC().Format(time.ANSIC), time.Unix(int64(spec.State.Date), 0).UTC().Format(time.ANSIC))
+		}
+	}
+	r.phase("I")
+	if err := r.readMapsAndDirs(); err != nil {
+		return nil, err
+	}
+	if spec.List {
+		return r.list()
+	}
+	r.phase("II")
+	if err := r.plan(); err != nil {
+		return nil, err
+	}
+	r.phase("III")
+	if err := r.files(); err != nil {
+		return nil, err
+	}
+	if err := r.finishDirs(); err != nil {
+		return nil, err
+	}
+	r.st.BytesRead = rd.Consumed()
+	if spec.State != nil && spec.Select == nil && !spec.NoWrite {
+		r.saveState()
+	}
+	return &r.st, nil
+}
+
+func (r *restorer) readMapsAndDirs() error {
+	for {
+		e, err := r.next()
+		if err != nil {
+			return err
+		}
+		switch e.Kind {
+		case format.KindClri:
+			r.clri = e.Map
+			continue
+		case format.KindBits:
+			r.bits = e.Map
+			continue
+		case format.KindEnd:
+			r.pending = e
+			return nil
+		case format.KindXattr:
+			if d := r.dirs[e.Ino()]; d != nil && e.XattrErr == nil {
+				d.xattrs = append(d.xattrs, e.Xattrs...)
+			}
+			continue
+		}
+		if r.clri == nil || r.bits == nil {
+			return fmt.Errorf("%s: %w: inode maps missing before inode %d", MsgMediaErrorRead, format.ErrFormat, e.Ino())
+		}
+		if e.Header.Inode.Mode&format.IFMT != format.IFDIR {
+			r.pending = e
+			return nil
+		}
+		ents, err := r.rd.ReadDir()
+		r.progress()
+		if err != nil {
+			return tapeErr(err)
+		}
+		r.dirs[e.Ino()] = &tapeDir{hdr: e.Header, ents: ents}
+	}
+}
+
+// tree is the directory structure after this image: tape directories
+// override the previous state's.
+func (r *restorer) tree() (map[uint32]map[string]uint32, map[uint32]uint16) {
+	dirs := map[uint32]map[string]uint32{}
+	types := map[uint32]uint16{}
+	if st := r.spec.State; st != nil && r.spec.Select == nil && r.rd.Volume().DDate != 0 {
+		for d, ents := range st.Dirs {
+			if format.TestBit(r.clri, d) {
+				dirs[d] = ents
+			}
+		}
+		for ino, t := range st.Types {
+			types[ino] = t
+		}
+	}
+	for ino, d := range r.dirs {
+		m := map[string]uint32{}
+		for _, e := range d.ents {
+			if e.Name == "." || e.Name == ".." {
+				continue
+			}
+			m[e.Name] = e.Ino
+			if e.Type != format.DTUnknown {
+				types[e.Ino] = uint16(e.Type) << 12
+			}
+		}
+		dirs[ino] = m
+		types[ino] = format.IFDIR
+	}
+	return dirs, types
+}
+
+// walk lists every path below root in the tree (only inodes in use).
+func (r *restorer) walk(dirs map[uint32]map[string]uint32, root uint32, prefix string, out map[uint32][]string) {
+	if _, ok := out[root]; !ok {
+		out[root] = []string{prefix}
+	}
+	names := make([]string, 0, len(dirs[root]))
+	for n := range dirs[root] {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ino := dirs[root][n]
+		if r.clri != nil && !format.TestBit(r.clri, ino) {
+			continue
+		}
+		p := joinRel(prefix, n)
+		if _, isDir := dirs[ino]; isDir {
+			if _, seen := out[ino]; seen {
+				continue // a directory loop or a second name: ignore
+			}
+			r.walk(dirs, ino, p, out)
+			continue
+		}
+		out[ino] = append(out[ino], p)
+	}
+}
+
+func joinRel(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+func depth(p string) int {
+	if p == "" {
+		return 0
+	}
+	return strings.Count(p, "/") + 1
+}
+
+func (r *restorer) list() (*RestoreStats, error) {
+	dirs, _ := r.tree()
+	paths := map[uint32][]string{}
+	r.walk(dirs, format.RootIno, "", paths)
+	var inos []uint32
+	for ino := range paths {
+		if format.TestBit(r.bits, ino) {
+			inos = append(inos, ino)
+		}
+	}
+	sort.Slice(inos, func(i, j int) bool { return inos[i] < inos[j] })
+	for _, ino := range inos {
+		for _, p := range paths[ino] {
+			r.logf(engines.LogNormal, "%10d\t./%s", ino, p)
+			if r.spec.History != nil {
+				st := engines.FileStat{Node: uint64(ino), FhInfo: ^uint64(0), Type: engines.FileReg}
+				if _, ok := dirs[ino]; ok {
+					st.Type = engines.FileDir
+				}
+				if err := r.spec.History.AddFile("/"+p, st); err != nil {
+					return nil, err
+				}
+			}
+		}
+		r.st.Files++
+	}
+	// drain the rest of the image so the stream is consumed and checked
+	for {
+		e, err := r.next()
+		if err != nil {
+			return nil, err
+		}
+		if e.Kind == format.KindEnd {
+			break
+		}
+	}
+	r.st.BytesRead = r.rd.Consumed()
+	return &r.st, nil
+}
+
+func (r *restorer) plan() error {
+	newDirs, types := r.tree()
+	newPaths := map[uint32][]string{}
+	r.walk(newDirs, format.RootIno, "", newPaths)
+	if r.spec.Select != nil {
+		return r.planSelect(newPaths, newDirs)
+	}
+	r.place = newPaths
+	if !r.spec.Force && !r.spec.NoWrite {
+		if _, freeInodes, err := r.tgt.Free(); err == nil {
+			need := uint64(0)
+			for ino := range newPaths {
+				if format.TestBit(r.bits, ino) {
+					need++
+				}
+			}
+			if freeInodes < need {
+				return fmt.Errorf("%w: %d inodes needed, %d free (set FORCE=Y to restore as much as fits)", ErrNoSpace, need, freeInodes)
+			}
+		}
+	}
+	var oldPaths map[uint32][]string
+	st := r.spec.State
+	if st != nil && st.Dirs != nil && r.rd.Volume().DDate != 0 {
+		oldPaths = map[uint32][]string{}
+		save := r.clri
+		r.clri = nil
+		r.walk(st.Dirs, format.RootIno, "", oldPaths)
+		r.clri = save
+	}
+	if r.spec.NoWrite {
+		return nil
+	}
+	// Incremental: move what changes out of the way, delete what is gone.
+	type item struct {
+		ino    uint32
+		old    []string
+		delete bool
+	}
+	var items []item
+	for ino, old := range oldPaths {
+		if ino == format.RootIno {
+			continue
+		}
+		np, exists := newPaths[ino]
+		oldType := st.Types[ino]
+		tapeDir := r.dirs[ino] != nil
+		recreate := format.TestBit(r.bits, ino) && !(oldType == format.IFDIR && tapeDir)
+		switch {
+		case !exists || recreate:
+			items = append(items, item{ino, old, true})
+		case !samePaths(old, np):
+			items = append(items, item{ino, old, false})
+		}
+	}
+	moved := map[uint32]bool{}
+	if len(items) > 0 {
+		if err := r.tgt.Mkdir(holdDir, 0o700); err != nil && !errors.Is(err, errExist) {
+			return fmt.Errorf("restore: %w", err)
+		}
+		sort.Slice(items, func(i, j int) bool {
+			di, dj := depth(items[i].old[0]), depth(items[j].old[0])
+			if di != dj {
+				return di > dj
+			}
+			return items[i].ino < items[j].ino
+		})
+		for _, it := range items {
+			hold := joinRel(holdDir, fmt.Sprint(it.ino))
+			if err := r.tgt.Rename(it.old[0], hold); err != nil {
+				r.logf(engines.LogWarning, "RESTORE: cannot move %s: %v", it.old[0], err)
+				continue
+			}
+			for _, p := range it.old[1:] {
+				if err := r.tgt.Remove(p); err != nil {
+					r.logf(engines.LogWarning, "RESTORE: cannot remove %s: %v", p, err)
+				}
+			}
+			if it.delete {
+				if err := r.tgt.RemoveAll(hold); err != nil {
+					return fmt.Errorf("restore: removing %s: %w", it.old[0], err)
+				}
+				r.logf(engines.LogDebug, "RESTORE: removed %s", it.old[0])
+			} else {
+				moved[it.ino] = true
+			}
+		}
+	}
+	// Place directories (new or moved) and moved files, parents first.
+	var inos []uint32
+	for ino := range newPaths {
+		if ino != format.RootIno {
+			inos = append(inos, ino)
+		}
+	}
+	sort.Slice(inos, func(i, j int) bool {
+		di, dj := depth(newPaths[inos[i]][0]), depth(newPaths[inos[j]][0])
+		if di != dj {
+			return di < dj
+		}
+		return inos[i] < inos[j]
+	})
+	for _, ino := range inos {
+		p := newPaths[ino]
+		if moved[ino] {
+			hold := joinRel(holdDir, fmt.Sprint(ino))
+			if err := r.tgt.Rename(hold, p[0]); err != nil {
+				return fmt.Errorf("restore: moving to %s: %w", p[0], err)
+			}
+			for _, extra := range p[1:] {
+				if err := r.tgt.Link(p[0], extra); err != nil {
+					r.logf(engines.LogWarning, "RESTORE: cannot link %s: %v", extra, err)
+				}
+			}
+			continue
+		}
+		if types[ino] != format.IFDIR || r.dirs[ino] == nil {
+			continue
+		}
+		if oldPaths != nil {
+			if _, had := oldPaths[ino]; had && st.Types[ino] == format.IFDIR {
+				continue // the same directory, already in place
+			}
+		}
+		if err := r.mkdir(p[0]); err != nil {
+			return err
+		}
+	}
+	if len(items) > 0 {
+		if err := r.tgt.RemoveAll(holdDir); err != nil {
+			r.logf(engines.LogWarning, "RESTORE: cannot remove %s: %v", holdDir, err)
+		}
+	}
+	return nil
+}
+
+var errExist = syscall.EEXIST
+
+// mkdir creates a directory; an existing directory is kept (directories
+// are not overwritten), an existing file in the way is replaced.
+func (r *restorer) mkdir(p string) error {
+	a, err := r.tgt.Lstat(p)
+	if err == nil {
+		if a.IsDir() {
+			return nil
+		}
+		if err := r.tgt.Remove(p); err != nil {
+			return fmt.Errorf("restore: replacing %s: %w", p, err)
+		}
+	}
+	if err := r.tgt.Mkdir(p, 0o700); err != nil {
+		return fmt.Errorf("restore: creating directory %s: %w", p, err)
+	}
+	r.created[p] = true
+	return nil
+}
+
+func samePaths(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a2, b2 := append([]string(nil), a...), append([]string(nil), b...)
+	sort.Strings(a2)
+	sort.Strings(b2)
+	for i := range a2 {
+		if a2[i] != b2[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// planSelect maps the selected names to their destinations.
+func (r *restorer) planSelect(paths map[uint32][]string, dirs map[uint32]map[string]uint32) error {
+	byPath := map[string]uint32{}
+	for ino, ps := range paths {
+		for _, p := range ps {
+			byPath[p] = ino
+		}
+	}
+	r.place = map[uint32][]string{}
+	var mk []string
+	for _, s := range r.spec.Select {
+		src := strings.Trim(path.Clean("/"+s.Path), "/")
+		ino, ok := byPath[src]
+		if !ok {
+			err := fmt.Errorf("%s: not found in the backup image", s.Path)
+			r.logf(engines.LogError, "RESTORE: %v", err)
+			if r.spec.Log != nil {
+				r.spec.Log.File(s.Path, err)
+			}
+			continue
+		}
+		dest := strings.Trim(path.Clean("/"+s.Dest), "/")
+		r.place[ino] = append(r.place[ino], dest)
+		if _, isDir := dirs[ino]; isDir {
+			mk = append(mk, dest)
+			if r.spec.Recursive {
+				sub := map[uint32][]string{}
+				r.walk(dirs, ino, dest, sub)
+				for cino, cps := range sub {
+					if cino == ino {
+						continue
+					}
+					r.place[cino] = append(r.place[cino], cps...)
+					if _, d := dirs[cino]; d {
+						mk = append(mk, cps...)
+					}
+				}
+			}
+		}
+	}
+	if len(r.place) == 0 {
+		return ErrNoFiles
+	}
+	if r.spec.NoWrite {
+		return nil
+	}
+	sort.Slice(mk, func(i, j int) bool { return depth(mk[i]) < depth(mk[j]) })
+	for _, p := range mk {
+		if err := r.mkdirAll(p); err != nil {
+			return err
+		}
+	}
+	// parents of selected files
+	for ino, ps := range r.place {
+		if _, isDir := dirs[ino]; isDir {
+			continue
+		}
+		for _, p := range ps {
+			if d := path.Dir(p); d != "." {
+				if err := r.mkdirAll(d); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (r *restorer) mkdirAll(p string) error {
+	if p == "" || p == "." {
+		return nil
+	}
+	if a, err := r.tgt.Lstat(p); err == nil && a.IsDir() {
+		return nil
+	}
+	if d := path.Dir(p); d != "." {
+		if err := r.mkdirAll(d); err != nil {
+			return err
+		}
+	}
+	return r.mkdir(p)
+}
+
+// files is phase III: regular files, symlinks, devices, in inode order.
+func (r *restorer) files() error {
+	var cur *fileRestore
+	flush := func() {
+		if cur != nil {
+			cur.finish(r)
+			cur = nil
+		}
+	}
+	defer flush()
+	for {
+		e, err := r.next()
+		if err != nil {
+			return err
+		}
+		switch e.Kind {
+		case format.KindEnd:
+			flush()
+			return nil
+		case format.KindXattr:
+			if e.XattrErr != nil {
+				r.logf(engines.LogWarning, "RESTORE: inode %d: %v", e.Ino(), e.XattrErr)
+				continue
+			}
+			if cur != nil && cur.ino == e.Ino() {
+				cur.xattrs = append(cur.xattrs, e.Xattrs...)
+			} else if d := r.dirs[e.Ino()]; d != nil {
+				d.xattrs = append(d.xattrs, e.Xattrs...)
+			}
+			continue
+		case format.KindClri, format.KindBits:
+			return fmt.Errorf("%s: %w: unexpected inode map", MsgMediaErrorRead, format.ErrFormat)
+		}
+		flush()
+		if e.Header.Inode.Mode&format.IFMT == format.IFDIR {
+			// a directory after the files (not written by BSD dumps): read it
+			ents, err := r.rd.ReadDir()
+			if err != nil {
+				return tapeErr(err)
+			}
+			r.dirs[e.Ino()] = &tapeDir{hdr: e.Header, ents: ents}
+			continue
+		}
+		paths := r.place[e.Ino()]
+		if len(paths) == 0 || r.spec.NoWrite {
+			if r.spec.NoWrite && len(paths) > 0 {
+				r.st.Files++
+			}
+			continue // not selected: the reader skips its data
+		}
+		cur = &fileRestore{ino: e.Ino(), hdr: e.Header, paths: paths}
+		if err := cur.create(r); err != nil {
+			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+				return fmt.Errorf("restore stopped: %w", err)
+			}
+			r.logf(engines.LogError, "RESTORE: %s: %v", paths[0], err)
+			if r.spec.Log != nil {
+				r.spec.Log.File(paths[0], err)
+			}
+			cur = nil
+		}
+	}
+}
+
+type fileRestore struct {
+	ino    uint32
+	hdr    format.Header
+	paths  []string
+	xattrs []format.Xattr
+	ok     bool
+}
+
+func (f *fileRestore) create(r *restorer) error {
+	in := f.hdr.Inode
+	p := f.paths[0]
+	if a, err := r.tgt.Lstat(p); err == nil {
+		if a.IsDir() {
+			return fmt.Errorf("a directory is in the way (directories are not overwritten)")
+		}
+		if in.Mode&format.IFMT != format.IFREG || a.Mode&format.IFMT != format.IFREG || a.Nlink > 1 {
+			if err := r.tgt.Remove(p); err != nil {
+				return err
+			}
+		}
+	}
+	switch in.Mode & format.IFMT {
+	case format.IFREG:
+		w, err := r.tgt.Create(p, uint32(in.Mode)&0o777|0o200)
+		if err != nil {
+			return err
+		}
+		werr := r.rd.ReadData(func(off int64, b []byte) error {
+			_, err := w.WriteAt(b, off)
+			return err
+		})
+		r.progress()
+		if werr == nil {
+			if err := w.Truncate(int64(in.Size)); err != nil {
+				var errno syscall.Errno
+				errors.As(err, &errno)
+				r.logf(engines.LogError, MsgTruncationFmt, f.ino, int(errno))
+				werr = err
+			}
+		}
+		if err := w.Close(); err != nil && werr == nil {
+			werr = err
+		}
+		if werr != nil {
+			if errors.Is(werr, format.ErrTruncated) || errors.Is(werr, format.ErrBadChecksum) || errors.Is(werr, format.ErrFormat) {
+				return tapeErr(werr)
+			}
+			return werr
+		}
+	case format.IFLNK:
+		target, err := r.rd.ReadAll(1 << 20)
+		if err != nil {
+			return tapeErr(err)
+		}
+		if err := r.tgt.Symlink(string(target), p); err != nil {
+			return err
+		}
+	case format.IFCHR, format.IFBLK, format.IFIFO, format.IFSOCK:
+		ma, mi := format.SplitRdev(in.Rdev)
+		if err := r.tgt.Mknod(p, uint32(in.Mode), unix.Mkdev(ma, mi)); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown file type %#o", in.Mode&format.IFMT)
+	}
+	for _, extra := range f.paths[1:] {
+		if a, err := r.tgt.Lstat(extra); err == nil && !a.IsDir() {
+			_ = r.tgt.Remove(extra)
+		}
+		if err := r.tgt.Link(p, extra); err != nil {
+			r.logf(engines.LogWarning, "RESTORE: cannot link %s: %v", extra, err)
+		}
+	}
+	f.ok = true
+	return nil
+}
+
+func (f *fileRestore) finish(r *restorer) {
+	if !f.ok {
+		return
+	}
+	p := f.paths[0]
+	r.setXattrs(p, f.xattrs)
+	if err := r.tgt.SetAttr(p, attrOfDinode(f.hdr.Inode)); err != nil {
+		r.logf(engines.LogWarning, "RESTORE: attributes of %s: %v", p, err)
+	}
+	r.st.Files++
+	if r.spec.Log != nil && r.spec.Select != nil {
+		for _, q := range f.paths {
+			r.spec.Log.File("/"+q, nil)
+		}
+	}
+}
+
+func (r *restorer) setXattrs(p string, xs []format.Xattr) {
+	for _, x := range xs {
+		if r.spec.NoACLs && (x.Name == format.ACLAccess || x.Name == format.ACLDefault) {
+			continue
+		}
+		if err := r.tgt.SetXattr(p, x.Name, x.Value); err != nil {
+			r.logf(engines.LogWarning, "RESTORE: %s: extended attribute %s: %v", p, x.Name, err)
+		}
+	}
+}
+
+func attrOfDinode(in format.Dinode) Attr {
+	return Attr{
+		Mode: uint32(in.Mode), UID: in.UID, GID: in.GID, Size: in.Size,
+		Atime: in.Atime.Time(), Mtime: in.Mtime.Time(), Ctime: in.Ctime.Time(),
+	}
+}
+
+// finishDirs sets directory attributes, deepest first so that creating
+// entries does not touch a finished parent's mtime.
+func (r *restorer) finishDirs() error {
+	if r.spec.NoWrite {
+		return nil
+	}
+	type dp struct {
+		ino uint32
+		p   string
+	}
+	var list []dp
+	for ino := range r.dirs {
+		for _, p := range r.place[ino] {
+			if p == "" || r.created[p] || r.spec.State != nil {
+				list = append(list, dp{ino, p})
+			}
+		}
+	}
+	sort.Slice(list, func(i, j int) bool {
+		di, dj := depth(list[i].p), depth(list[j].p)
+		if di != dj {
+			return di > dj
+		}
+		return list[i].p < list[j].p
+	})
+	for _, d := range list {
+		td := r.dirs[d.ino]
+		r.setXattrs(d.p, td.xattrs)
+		if err := r.tgt.SetAttr(d.p, attrOfDinode(td.hdr.Inode)); err != nil {
+			r.logf(engines.LogWarning, "RESTORE: attributes of %s: %v", d.p, err)
+		}
+		if r.created[d.p] {
+			r.st.Files++
+		}
+	}
+	return nil
+}
+
+func (r *restorer) saveState() {
+	dirs, types := r.tree()
+	st := r.spec.State
+	st.Dirs, st.Types = dirs, types
+	st.Date, st.Level = r.rd.Volume().Date, r.rd.Volume().Level
+}
+
+var _ = io.EOF
