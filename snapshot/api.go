@@ -58,8 +58,11 @@ func (k ChangeKind) String() string {
 
 // Change is one inode that differs between the two sides of a Diff.
 type Change struct {
-	Ino     uint64
-	Kind    ChangeKind
+	Ino  uint64
+	Kind ChangeKind
+	// Reused: the inode number was freed and reused (new generation)
+	// between the two sides; Kind is Created.
+	Reused  bool
 	Attr    bool            // attributes changed
 	Dirents bool            // directory entries changed
 	Xattrs  bool            // extended attributes changed
