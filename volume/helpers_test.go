@@ -108,3 +108,5 @@ func equal(t testing.TB, got, want []byte) {
 		t.Fatalf("data differs at byte %d (len got %d want %d)", i, len(got), len(want))
 	}
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
