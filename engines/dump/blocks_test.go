@@ -1,0 +1,13 @@
+package dump_test
+
+import (
+	"os"
+	"syscall"
+)
+
+func sysBlocks(st os.FileInfo) int64 {
+	if s, ok := st.Sys().(*syscall.Stat_t); ok {
+		return s.Blocks
+	}
+	return 0
+}
