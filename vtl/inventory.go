@@ -1082,9 +1082,8 @@ func (v *Inventory) SetWriteProtect(barcode string, on bool) error {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		if d.cart != nil {
-			m := d.cart.Meta()
-			m.WriteProtected = on
-			return d.cart.SetMeta(m)
+			d.meta.WriteProtected = on
+			return d.cart.SetMeta(d.meta)
 		}
 	}
 	m, err := cartridge.ReadMeta(v.cartDir(barcode))
