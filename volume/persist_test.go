@@ -1,0 +1,169 @@
+package volume
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	v := must[*Volume](t)(s.CreateVolume(Spec{SVM: "vs1", Name: "v", Size: 8 << 20, Type: TypeRW}))
+	w := must[*View](t)(v.Active())
+	f := must[Attr](t)(w.Create(RootIno, "f", 0o644, Owner{UID: 5}))
+	must[int](t)(w.Write(f.Ino, 100, pattern(50000, 3)))
+	must[struct{}](t)(struct{}{}, w.SetXattr(f.Ino, "user.k", []byte("v"), 0))
+	must[SnapshotInfo](t)(v.CreateSnapshot("snap1"))
+	must[int](t)(w.Write(f.Ino, 0, []byte("changed")))
+	before := dumpView(t, w)
+	snapBefore := dumpView(t, must[*View](t)(v.SnapshotView("snap1")))
+	info := v.Info()
+	must[struct{}](t)(struct{}{}, s.Close())
+	if _, err := w.GetAttr(f.Ino); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after close: %v", err)
+	}
+
+	s2 := newStore(t, dir)
+	defer s2.Close()
+	v2 := must[*Volume](t)(s2.Volume("vs1", "v"))
+	w2 := must[*View](t)(v2.Active())
+	if got := dumpView(t, w2); !reflect.DeepEqual(got, before) {
+		t.Fatal("active file system differs after reopen")
+	}
+	if got := dumpView(t, must[*View](t)(v2.SnapshotView("snap1"))); !reflect.DeepEqual(got, snapBefore) {
+		t.Fatal("snapshot differs after reopen")
+	}
+	if i := v2.Info(); i != info {
+		t.Fatalf("info differs:\n%+v\n%+v", i, info)
+	}
+	checkClean(t, v2)
+	// GC keeps everything readable.
+	must[struct{}](t)(struct{}{}, s2.GC())
+	if got := dumpView(t, w2); !reflect.DeepEqual(got, before) {
+		t.Fatal("active file system differs after GC")
+	}
+}
+
+func TestForeignAndCorruptDirectory(t *testing.T) {
+	dir := t.TempDir()
+	foreign := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(foreign, []byte("not a database"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrNotStore) {
+		t.Fatalf("foreign dir: %v", err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Fatalf("foreign dir was modified: %d entries", len(ents))
+	}
+	// a corrupt store: garbage MANIFEST
+	dir2 := t.TempDir()
+	s := newStore(t, dir2)
+	must[*Volume](t)(s.CreateVolume(Spec{SVM: "vs1", Name: "v", Size: 4 << 20}))
+	s.Close()
+	if err := os.WriteFile(filepath.Join(dir2, "MANIFEST"), []byte("garbage garbage garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir2, Options{}); err == nil {
+		t.Fatal("corrupt store opened")
+	}
+	// a file where the directory should be
+	if _, err := Open(foreign, Options{}); err == nil {
+		t.Fatal("opened a file as a store")
+	}
+}
+
+// TestCrash runs a child process (this test binary) that writes, syncs and
+// is then SIGKILLed; everything synced must be there and consistent.
+func TestCrash(t *testing.T) {
+	if dir := os.Getenv("TAPELAB_VOLUME_CRASH_DIR"); dir != "" {
+		crashChild(dir)
+		return
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "TAPELAB_VOLUME_CRASH_DIR="+dir)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The child prints "synced N" after each synced round and keeps writing.
+	buf := make([]byte, 64)
+	got := ""
+	for !strings.Contains(got, "synced 3\n") {
+		n, err := out.Read(buf)
+		if err != nil {
+			t.Fatalf("child: %v (output %q)", err, got)
+		}
+		got += string(buf[:n])
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	s := newStore(t, dir)
+	defer s.Close()
+	v := must[*Volume](t)(s.Volume("vs1", "crash"))
+	w := must[*View](t)(v.Active())
+	for i := 0; i < 3; i++ {
+		a := must[Attr](t)(w.Lookup(RootIno, "f"+strconv.Itoa(i)))
+		equal(t, readAll(t, w, a.Ino), pattern(300<<10, byte(i)))
+	}
+	sv := must[*View](t)(v.SnapshotView("s1"))
+	a := must[Attr](t)(sv.Lookup(RootIno, "f1"))
+	equal(t, readAll(t, sv, a.Ino), pattern(300<<10, 1))
+	checkClean(t, v)
+}
+
+func crashChild(dir string) {
+	s, err := Open(dir, Options{})
+	if err != nil {
+		panic(err)
+	}
+	v, err := s.CreateVolume(Spec{SVM: "vs1", Name: "crash", Size: 64 << 20})
+	if err != nil {
+		panic(err)
+	}
+	w, _ := v.Active()
+	for i := 0; ; i++ {
+		a, err := w.Create(RootIno, "f"+strconv.Itoa(i), 0o644, Owner{})
+		if err != nil {
+			panic(err)
+		}
+		if _, err := w.Write(a.Ino, 0, pattern(300<<10, byte(i))); err != nil {
+			panic(err)
+		}
+		if i == 1 {
+			if _, err := v.CreateSnapshot("s1"); err != nil {
+				panic(err)
+			}
+		}
+		if i > 3 { // unsynced churn after the synced rounds: deletes, truncates
+			w.Unlink(RootIno, "f"+strconv.Itoa(i-1))
+			w.SetAttr(a.Ino, SetAttrIn{Valid: SetSize, Size: 1000})
+		}
+		if err := w.Fsync(a.Ino); err != nil {
+			panic(err)
+		}
+		if i < 3 {
+			os.Stdout.WriteString("synced " + strconv.Itoa(i+1) + "\n")
+		}
+		if i > 2 {
+			time.Sleep(time.Millisecond)
+		}
+		if i > 100000 {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
+}
