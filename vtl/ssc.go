@@ -36,7 +36,30 @@ func (d *Drive) Execute(initiator string, cdb, dataOut []byte, allocLen int) ([]
 	return finish(d.sense, d.descSense, initiator, cdb, data, status, s, allocLen)
 }
 
+// cdbAllocLen returns the ALLOCATION LENGTH field of commands that have one.
+func cdbAllocLen(cdb []byte) (int, bool) {
+	if len(cdb) == 0 || scsi.CDBLength(cdb[0]) == 0 || len(cdb) < scsi.CDBLength(cdb[0]) {
+		return 0, false
+	}
+	switch cdb[0] {
+	case scsi.OpInquiry:
+		return int(scsi.Be16(cdb[3:])), true
+	case scsi.OpRequestSense, scsi.OpModeSense6:
+		return int(cdb[4]), true
+	case scsi.OpModeSense10, scsi.OpLogSense, scsi.OpPersistResvIn:
+		return int(scsi.Be16(cdb[7:])), true
+	case scsi.OpReadElementStatus:
+		return int(scsi.Be24(cdb[7:])), true
+	case scsi.OpReportLuns:
+		return int(scsi.Be32(cdb[6:])), true
+	}
+	return 0, false
+}
+
 func finish(store map[string]senseState, desc bool, initiator string, cdb, data []byte, status byte, s *scsi.Sense, allocLen int) ([]byte, byte, []byte) {
+	if n, ok := cdbAllocLen(cdb); ok && len(data) > n {
+		data = data[:n]
+	}
 	if allocLen >= 0 && len(data) > allocLen {
 		data = data[:allocLen]
 	}

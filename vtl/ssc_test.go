@@ -41,9 +41,9 @@ func cdb6(op byte, b1 byte, n uint32, b5 byte) []byte {
 	return c
 }
 
-func read6(n int) []byte      { return cdb6(scsi.OpRead6, 0, uint32(n), 0) }
-func read6sili(n int) []byte  { return cdb6(scsi.OpRead6, 2, uint32(n), 0) }
-func write6(n int) []byte     { return cdb6(scsi.OpWrite6, 0, uint32(n), 0) }
+func read6(n int) []byte     { return cdb6(scsi.OpRead6, 0, uint32(n), 0) }
+func read6sili(n int) []byte { return cdb6(scsi.OpRead6, 2, uint32(n), 0) }
+func write6(n int) []byte    { return cdb6(scsi.OpWrite6, 0, uint32(n), 0) }
 func space6(code byte, n int) []byte {
 	return cdb6(scsi.OpSpace6, code, uint32(n)&0xffffff, 0)
 }

@@ -129,7 +129,7 @@ func TestSpaceLocate(t *testing.T) {
 		wantBlock uint64
 	}{
 		{SpaceBlocks, 2, 0, nil, 2},
-		{SpaceBlocks, 5, 4, ErrFilemark, 4},  // stops after the filemark at 3
+		{SpaceBlocks, 5, 4, ErrFilemark, 4},   // stops after the filemark at 3
 		{SpaceBlocks, -1, -1, ErrFilemark, 3}, // backward: stops before filemark 3
 		{SpaceBlocks, -2, 0, nil, 1},
 		{SpaceBlocks, -5, -4, ErrBOT, 0},
