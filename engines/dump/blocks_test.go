@@ -1,6 +1,7 @@
 package dump_test
 
 import (
+	"io"
 	"os"
 	"syscall"
 )
@@ -11,3 +12,5 @@ func sysBlocks(st os.FileInfo) int64 {
 	}
 	return 0
 }
+
+var ioEOF = io.EOF

@@ -1,0 +1,919 @@
+package dump
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tapelab/engines"
+	"tapelab/engines/dump/format"
+	"tapelab/snapshot"
+	"tapelab/volume"
+)
+
+// NDMP v4 butype attribute bits (ndmp4_butype_info.attrs).
+const (
+	AttrBackupFileHistory  = 0x0001
+	AttrBackupFilelist     = 0x0002
+	AttrRecoverFilelist    = 0x0004
+	AttrBackupDirect       = 0x0008
+	AttrRecoverDirect      = 0x0010
+	AttrBackupIncremental  = 0x0020
+	AttrRecoverIncremental = 0x0040
+	AttrBackupUTF8         = 0x0080
+	AttrRecoverUTF8        = 0x0100
+	AttrBackupFHFile       = 0x0200
+	AttrBackupFHDir        = 0x0400
+	AttrRecoverFileHist    = 0x0800
+	AttrRecoverFHFile      = 0x1000
+	AttrRecoverFHDir       = 0x2000
+)
+
+// Engine is the dump butype: BSD dump images of volume snapshots.
+type Engine struct {
+	store    *volume.Store
+	dataDir  string
+	now      func() time.Time
+	host     string
+	ntrec    int
+	maxSess  int
+	events   *EventLog
+	history  *History
+	sessions atomic.Int32
+	ids      atomic.Int64
+	stateMu  sync.Mutex
+}
+
+// Option configures New.
+type Option func(*Engine)
+
+// WithDataDir sets the directory for the dump history (dumpdates), the
+// restore chain state and, unless WithLogDir says otherwise, the backup
+// event log.
+func WithDataDir(dir string) Option { return func(e *Engine) { e.dataDir = dir } }
+
+// WithLogDir sets the directory of the backup event log (DIR/backup).
+func WithLogDir(dir string) Option {
+	return func(e *Engine) { e.events = NewEventLog(dir, nil) }
+}
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// WithHostname sets c_host of written images.
+func WithHostname(h string) Option { return func(e *Engine) { e.host = h } }
+
+// WithBlockingFactor sets the records per tape block images are padded to
+// (4-256, default 64: 64 KiB).
+func WithBlockingFactor(n int) Option { return func(e *Engine) { e.ntrec = n } }
+
+// WithMemory sets the session limit from the system memory as seed 001's
+// table does: < 16 GiB: 4, < 24 GiB: 16, else 32.
+func WithMemory(bytes int64) Option {
+	return func(e *Engine) {
+		switch {
+		case bytes < 16<<30:
+			e.maxSess = 4
+		case bytes < 24<<30:
+			e.maxSess = 16
+		default:
+			e.maxSess = 32
+		}
+	}
+}
+
+// New returns the dump engine over store.
+func New(store *volume.Store, opts ...Option) *Engine {
+	e := &Engine{store: store, now: time.Now, host: "tapelab", ntrec: 64, maxSess: 4}
+	for _, o := range opts {
+		o(e)
+	}
+	if e.events == nil && e.dataDir != "" {
+		e.events = NewEventLog(e.dataDir, nil)
+	}
+	if e.events != nil {
+		e.events.now = e.now
+	}
+	if e.dataDir != "" {
+		e.history = NewHistory(filepath.Join(e.dataDir, "dumpdates"))
+	} else {
+		e.history = NewHistory(filepath.Join(os.TempDir(), "tapelab-dumpdates"))
+	}
+	return e
+}
+
+// EventLog returns the backup event log (nil without a directory).
+func (e *Engine) EventLog() *EventLog { return e.events }
+
+// History returns the dump history.
+func (e *Engine) History() *History { return e.history }
+
+// Name implements engines.Engine.
+func (e *Engine) Name() string { return "dump" }
+
+// Attributes implements engines.Engine.
+func (e *Engine) Attributes() uint32 {
+	return AttrBackupFileHistory | AttrRecoverFilelist | AttrRecoverDirect | AttrBackupIncremental |
+		AttrRecoverIncremental | AttrBackupUTF8 | AttrRecoverUTF8 | AttrBackupFHDir | AttrRecoverFileHist
+}
+
+// DefaultEnv implements engines.Engine (seed 001's defaults).
+func (e *Engine) DefaultEnv() []engines.Env {
+	return []engines.Env{
+		{Name: "TYPE", Value: "dump"}, {Name: "FILESYSTEM", Value: ""}, {Name: "LEVEL", Value: "0"},
+		{Name: "UPDATE", Value: "Y"}, {Name: "HIST", Value: "N"}, {Name: "DIRECT", Value: "N"},
+		{Name: "BASE_DATE", Value: "-1"}, {Name: "DEBUG", Value: "N"}, {Name: "VERBOSE", Value: "N"},
+		{Name: "EXCLUDE", Value: ""}, {Name: "NO_ACLS", Value: "N"}, {Name: "NON_QUOTA_TREE", Value: "N"},
+		{Name: "IGNORE_CTIME", Value: "N"}, {Name: "EXTRACT", Value: "N"}, {Name: "EXTRACT_ACL", Value: "Y"},
+		{Name: "FORCE", Value: "N"}, {Name: "NOWRITE", Value: "N"}, {Name: "LIST", Value: "N"},
+		{Name: "LIST_QTREES", Value: "N"}, {Name: "IGNORE_QTREES", Value: "N"}, {Name: "RECURSIVE", Value: "Y"},
+		{Name: "RECOVER_FULL_PATHS", Value: "N"}, {Name: "ENHANCED_DAR_ENABLED", Value: "N"},
+		{Name: "NDMP_UNICODE_FH", Value: "N"},
+	}
+}
+
+// env reads variables with the seed's defaults and Y/T, N/F booleans.
+type env struct{ vars []engines.Env }
+
+func (v env) str(name, def string) string {
+	if s, ok := engines.Lookup(v.vars, name); ok {
+		return s
+	}
+	return def
+}
+
+func (v env) flag(name string, def bool) (bool, error) {
+	s, ok := engines.Lookup(v.vars, name)
+	if !ok || strings.TrimSpace(s) == "" {
+		return def, nil
+	}
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "Y", "T", "YES", "TRUE":
+		return true, nil
+	case "N", "F", "NO", "FALSE":
+		return false, nil
+	}
+	return def, fmt.Errorf("%w: %s=%q (Y or N)", ErrBadEnv, name, s)
+}
+
+func (e *Engine) acquire() (func(), error) {
+	if n := e.sessions.Add(1); int(n) > e.maxSess {
+		e.sessions.Add(-1)
+		return nil, fmt.Errorf("%w: %s", ErrSessionLimit, fmt.Sprintf(MsgSessionLimitFmt, e.maxSess))
+	}
+	return func() { e.sessions.Add(-1) }, nil
+}
+
+type logger struct {
+	l       engines.Logger
+	verbose bool
+	debug   bool
+}
+
+func (l logger) Message(level engines.LogLevel, text string) {
+	if l.l == nil || (level == engines.LogDebug && !l.debug && !l.verbose) {
+		return
+	}
+	l.l.Message(level, text)
+}
+
+func (l logger) File(path string, err error) {
+	if l.l != nil {
+		l.l.File(path, err)
+	}
+}
+
+// dumpPath is a parsed FILESYSTEM: /SVM/VOL[/.snapshot/SNAP][/rel].
+type dumpPath struct {
+	svm, vol, snap, rel string
+}
+
+func parseDumpPath(p string) (dumpPath, error) {
+	svm, vol, rel, err := volume.ParsePath(p)
+	if err != nil {
+		return dumpPath{}, fmt.Errorf("%w: %s: %v", ErrInvalidPath, p, err)
+	}
+	d := dumpPath{svm: svm, vol: vol, rel: rel}
+	if rel == ".snapshot" || strings.HasPrefix(rel, ".snapshot/") {
+		parts := strings.SplitN(strings.TrimPrefix(rel, ".snapshot/"), "/", 2)
+		if parts[0] == "" || parts[0] == ".snapshot" {
+			return dumpPath{}, fmt.Errorf("%w: %s: no snapshot name", ErrInvalidPath, p)
+		}
+		d.snap = parts[0]
+		d.rel = ""
+		if len(parts) == 2 {
+			d.rel = parts[1]
+		}
+	}
+	return d, nil
+}
+
+func (d dumpPath) key() string {
+	k := "/" + d.svm + "/" + d.vol
+	if d.rel != "" {
+		k += "/" + d.rel
+	}
+	return k
+}
+
+// Backup implements engines.Engine.
+func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *engines.BackupResult, err error) {
+	release, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	ev := env{req.Env}
+	verbose, _ := ev.flag("VERBOSE", false)
+	debug, _ := ev.flag("DEBUG", false)
+	log := logger{req.Log, verbose, debug}
+	id := e.ids.Add(1)
+	fs := ev.str("FILESYSTEM", "")
+	ident := fmt.Sprintf("%s/(%d)", strings.TrimSuffix(fs, "/"), id)
+	event := func(name, info string) { _ = e.events.Event("dmp", ident, name, info) }
+	var written int64
+	defer func() {
+		if err != nil {
+			event("Error", err.Error())
+			event("Abort", fmt.Sprintf("%d KB", written/1024))
+			log.Message(engines.LogError, "DUMP: "+err.Error())
+		}
+	}()
+	if t := strings.ToLower(ev.str("TYPE", "dump")); t != "dump" && t != "" {
+		return nil, fmt.Errorf("%w: TYPE=%s is not handled by the dump engine", ErrBadEnv, t)
+	}
+	if fs == "" {
+		return nil, fmt.Errorf("%w: FILESYSTEM is not set", ErrInvalidPath)
+	}
+	dp, err := parseDumpPath(fs)
+	if err != nil {
+		return nil, err
+	}
+	level := 0
+	if s := ev.str("LEVEL", "0"); s != "" {
+		level, err = strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || level < 0 || level > 31 {
+			return nil, fmt.Errorf("%w: LEVEL=%q (0-31)", ErrBadEnv, s)
+		}
+	}
+	baseLevel, baseTime, useBaseDate, err := ParseBaseDate(ev.str("BASE_DATE", "-1"))
+	if err != nil {
+		return nil, err
+	}
+	if useBaseDate {
+		level = baseLevel + 1
+	}
+	update, err := ev.flag("UPDATE", true)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := ev.flag("HIST", false)
+	if err != nil {
+		return nil, err
+	}
+	noACLs, err := ev.flag("NO_ACLS", false)
+	if err != nil {
+		return nil, err
+	}
+	ignoreCtime, err := ev.flag("IGNORE_CTIME", false)
+	if err != nil {
+		return nil, err
+	}
+	nonQuota, err := ev.flag("NON_QUOTA_TREE", false)
+	if err != nil {
+		return nil, err
+	}
+	excl, err := ParseExclude(ev.str("EXCLUDE", ""))
+	if err != nil {
+		return nil, err
+	}
+	if nonQuota && excl != nil {
+		log.Message(engines.LogWarning, "DUMP: EXCLUDE is ignored with NON_QUOTA_TREE=Y")
+		excl = nil
+	}
+	var subtrees []string
+	key := dp.key()
+	if m := ev.str("MULTI_SUBTREE_NAMES", ""); m != "" {
+		name := ev.str("DMP_NAME", "")
+		if name == "" {
+			return nil, fmt.Errorf("%w: MULTI_SUBTREE_NAMES needs DMP_NAME", ErrBadEnv)
+		}
+		parts := strings.Split(strings.TrimRight(m, "\x00\n"), "\n")
+		common := strings.TrimSpace(parts[len(parts)-1])
+		if strings.HasPrefix(common, "/") {
+			// the common root as a full path (/SVM/VOL[/dir])
+			cp, err := parseDumpPath(common)
+			if err != nil {
+				return nil, err
+			}
+			if cp.svm != dp.svm || cp.vol != dp.vol {
+				return nil, fmt.Errorf("%w: MULTI_SUBTREE_NAMES root %s is not in %s", ErrBadEnv, common, fs)
+			}
+			dp.rel = cp.rel
+		} else if common = strings.Trim(common, "/"); common != "" && common != "." {
+			dp.rel = strings.TrimPrefix(dp.rel+"/"+common, "/")
+		}
+		for _, s := range parts[:len(parts)-1] {
+			if s = strings.Trim(s, "/\x00"); s != "" {
+				subtrees = append(subtrees, s)
+			}
+		}
+		key = "/" + dp.svm + "/" + dp.vol + "//" + name
+	}
+	event("Start", fmt.Sprintf("level %d, NDMP", level))
+	event("Options", fmt.Sprintf("FILESYSTEM=%s, LEVEL=%d, UPDATE=%v, HIST=%v, NO_ACLS=%v, IGNORE_CTIME=%v, EXCLUDE=%s",
+		fs, level, yn(update), yn(hist), yn(noACLs), yn(ignoreCtime), ev.str("EXCLUDE", "")))
+
+	vol, err := e.store.Volume(dp.svm, dp.vol)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidPath, fs, err)
+	}
+	// The snapshot: named, or an automatic one deleted afterwards.
+	snap := dp.snap
+	holder := fmt.Sprintf("dump backup %d", id)
+	if snap == "" {
+		snap = snapshot.AutoBackupName(vol)
+		if _, err := snapshot.Create(vol, snap); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if _, derr := snapshot.Delete(vol, snap); derr != nil {
+				log.Message(engines.LogWarning, "DUMP: "+derr.Error())
+			}
+		}()
+	}
+	unlock, err := snapshot.Lock(vol, snap, holder)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrLockSnapshot, err)
+	}
+	defer unlock()
+	info, err := snapshot.Show(vol, snap)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrLockSnapshot, err)
+	}
+	event("Snapshot", fmt.Sprintf("%s, %s", snap, stamp(info.Created)))
+	view, err := snapshot.View(vol, snap)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrLockSnapshot, err)
+	}
+	src := VolumeSource{V: view}
+	rootAttr, err := src.Resolve(dp.rel)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidPath, fs, err)
+	}
+	dumpTime := info.Created.Truncate(time.Second)
+
+	// The base of an incremental.
+	var ddate time.Time
+	var changed func(uint64, Attr) bool
+	if level > 0 {
+		var base DumpRecord
+		found := false
+		if useBaseDate {
+			base, found = DumpRecord{Level: baseLevel, Date: baseTime}, true
+		} else {
+			base, found, err = e.history.Base(key, level)
+			if err != nil {
+				return nil, err
+			}
+		}
+		if !found {
+			log.Message(engines.LogWarning, fmt.Sprintf("DUMP: no lower-level dump of %s found: dumping everything", key))
+		} else {
+			ddate = base.Date
+			event("Base_dump", fmt.Sprintf("level %d, %s", base.Level, stamp(base.Date)))
+			log.Message(engines.LogNormal, "DUMP: Date of last level "+strconv.Itoa(base.Level)+" dump: "+base.Date.Format(time.ANSIC))
+			changed, err = e.changedSince(vol, view, base, ddate, ignoreCtime, log)
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(subtrees) > 0 {
+		changed = subtreeFilter(src, rootAttr.Ino, subtrees, changed)
+	}
+	label := dp.vol
+	if len(label) > 15 {
+		label = label[:15]
+	}
+	vinfo := format.VolumeInfo{Date: dumpTime, DDate: ddate, Level: level, Label: label,
+		Filesys: strings.TrimSuffix(fs, "/"), Dev: snap, Host: e.host, Ntrec: e.ntrec}
+	log.Message(engines.LogNormal, "DUMP: Date of this level "+strconv.Itoa(level)+" dump: "+dumpTime.UTC().Format(time.ANSIC))
+	log.Message(engines.LogNormal, fmt.Sprintf("DUMP: Dumping %s (snapshot %s)", fs, snap))
+	event("Tape_open", "ndmp")
+	spec := DumpSpec{
+		Root: rootAttr.Ino, Info: vinfo, Exclude: excl, Changed: changed, NoACLs: noACLs,
+		WholeVolume: dp.rel == "", Log: log, Progress: req.Progress,
+		Phase: func(p string) {
+			event("Phase-change", p)
+			log.Message(engines.LogNormal, "DUMP: Phase "+p)
+		},
+	}
+	if hist {
+		spec.History = req.History
+	}
+	cw := &countWriter{w: req.Stream}
+	st, err := WriteImage(ctx, src, cw, spec)
+	written = cw.n
+	event("Tape_close", "ndmp")
+	if err != nil {
+		return nil, err
+	}
+	if update && !useBaseDate {
+		rec := DumpRecord{Path: key, Level: level, Date: dumpTime}
+		if dp.snap != "" {
+			rec.Snapshot = dp.snap
+		}
+		if err := e.history.Update(rec); err != nil {
+			return nil, fmt.Errorf("dump: updating the dump history: %w", err)
+		}
+	}
+	event("End", fmt.Sprintf("%d KB", st.Bytes/1024))
+	log.Message(engines.LogNormal, fmt.Sprintf("DUMP: %d KB, %d directories, %d files", st.Bytes/1024, st.Dirs, st.Files))
+	out := []engines.Env{
+		{Name: "ACL_START", Value: strconv.FormatInt(st.ACLStart, 10)},
+		{Name: "PATHNAME_SEPARATOR", Value: "/"},
+		{Name: "NDMP_VERSION", Value: "4"},
+	}
+	if useBaseDate {
+		out = append([]engines.Env{{Name: "DUMP_DATE", Value: DumpDate(level, dumpTime)}}, out...)
+	}
+	return &engines.BackupResult{Env: out, Bytes: st.Bytes}, nil
+}
+
+func yn(b bool) string {
+	if b {
+		return "Y"
+	}
+	return "N"
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// changedSince selects the inodes of an incremental: from a snapshot diff
+// when the base dump's snapshot still exists, else by ctime (mtime with
+// IGNORE_CTIME) against the base date, as BSD dump does.
+func (e *Engine) changedSince(vol *volume.Volume, view *volume.View, base DumpRecord, ddate time.Time, ignoreCtime bool, log logger) (func(uint64, Attr) bool, error) {
+	if base.Snapshot != "" {
+		if _, err := snapshot.Show(vol, base.Snapshot); err == nil {
+			diff, err := snapshot.Diff(vol, base.Snapshot, view.Snapshot())
+			if err == nil {
+				baseView, verr := snapshot.View(vol, base.Snapshot)
+				set := map[uint64]bool{}
+				for _, c := range diff.Changes {
+					if c.Kind == snapshot.Deleted {
+						continue
+					}
+					if ignoreCtime && verr == nil && c.Kind == snapshot.Modified && !c.Dirents && !c.Xattrs && len(c.Data) == 0 {
+						a, e1 := baseView.GetAttr(c.Ino)
+						b, e2 := view.GetAttr(c.Ino)
+						if e1 == nil && e2 == nil && a.Mode == b.Mode && a.UID == b.UID && a.GID == b.GID && a.Size == b.Size && a.Mtime.Equal(b.Mtime) {
+							continue // only ctime changed
+						}
+					}
+					set[c.Ino] = true
+				}
+				log.Message(engines.LogNormal, fmt.Sprintf("DUMP: incremental from the snapshot difference %s..%s: %d inodes changed", base.Snapshot, view.Snapshot(), len(set)))
+				return func(ino uint64, _ Attr) bool { return set[ino] }, nil
+			}
+		}
+	}
+	since := ddate.Unix()
+	log.Message(engines.LogNormal, "DUMP: incremental by inode change times since "+ddate.UTC().Format(time.ANSIC))
+	return func(_ uint64, a Attr) bool {
+		if a.Mtime.Unix() >= since {
+			return true
+		}
+		return !ignoreCtime && a.Ctime.Unix() >= since
+	}, nil
+}
+
+// subtreeFilter restricts a dump to the named subtrees (MULTI_SUBTREE_NAMES)
+// below root: inodes outside them are not dumped (their directories are
+// still dumped as ancestors when needed).
+func subtreeFilter(src Source, root uint64, subtrees []string, inner func(uint64, Attr) bool) func(uint64, Attr) bool {
+	in := map[uint64]bool{}
+	var mark func(ino uint64)
+	mark = func(ino uint64) {
+		if in[ino] {
+			return
+		}
+		in[ino] = true
+		a, err := src.GetAttr(ino)
+		if err != nil || !a.IsDir() {
+			return
+		}
+		src.ReadDir(ino, func(e DirEntry) bool { mark(e.Ino); return true })
+	}
+	for _, s := range subtrees {
+		ino := root
+		ok := true
+		for _, c := range strings.Split(s, "/") {
+			found := false
+			src.ReadDir(ino, func(e DirEntry) bool {
+				if e.Name == c {
+					ino, found = e.Ino, true
+					return false
+				}
+				return true
+			})
+			if !found {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			mark(ino)
+		}
+	}
+	return func(ino uint64, a Attr) bool {
+		if !in[ino] {
+			return false
+		}
+		return inner == nil || inner(ino, a)
+	}
+}
+
+// Recover implements engines.Engine.
+func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res *engines.RecoverResult, err error) {
+	release, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	ev := env{req.Env}
+	verbose, _ := ev.flag("VERBOSE", false)
+	debug, _ := ev.flag("DEBUG", false)
+	log := logger{req.Log, verbose, debug}
+	fs := strings.TrimSuffix(ev.str("FILESYSTEM", ""), "/")
+	ident := fs
+	if fs == "" && len(req.Names) > 0 {
+		ident = req.Names[0].DestinationPath
+	}
+	event := func(name, info string) { _ = e.events.Event("rst", ident, name, info) }
+	var stats *RestoreStats
+	cr := &countReader{r: req.Stream}
+	defer func() {
+		if err != nil {
+			event("Error", err.Error())
+			files := 0
+			if stats != nil {
+				files = stats.Files
+			}
+			event("Abort", fmt.Sprintf("%d files, %d KB", files, cr.n/1024))
+			log.Message(engines.LogError, "RESTORE: "+err.Error())
+		}
+	}()
+	flags := map[string]bool{}
+	for name, def := range map[string]bool{"DIRECT": false, "EXTRACT_ACL": true, "FORCE": false, "NOWRITE": false,
+		"LIST": false, "RECURSIVE": true, "RECOVER_FULL_PATHS": false, "ENHANCED_DAR_ENABLED": false, "IGNORE_QTREES": false} {
+		v, ferr := ev.flag(name, def)
+		if ferr != nil {
+			return nil, ferr
+		}
+		flags[name] = v
+	}
+	extract := strings.ToUpper(ev.str("EXTRACT", "N"))
+	if _, set := engines.Lookup(req.Env, "EXTRACT_ACL"); !set && flags["DIRECT"] {
+		flags["EXTRACT_ACL"] = false // the default is not to restore ACLs on a DAR
+	}
+	event("Start", "NDMP restore")
+	event("Options", fmt.Sprintf("FILESYSTEM=%s, DIRECT=%s, EXTRACT=%s, EXTRACT_ACL=%s, FORCE=%s, NOWRITE=%s, LIST=%s, RECURSIVE=%s",
+		fs, yn(flags["DIRECT"]), extract, yn(flags["EXTRACT_ACL"]), yn(flags["FORCE"]), yn(flags["NOWRITE"]), yn(flags["LIST"]), yn(flags["RECURSIVE"])))
+
+	// Destination volume and root.
+	destPath := fs
+	if destPath == "" && len(req.Names) > 0 {
+		destPath = req.Names[0].DestinationPath
+	}
+	var tgt Target
+	var baseRel string
+	var view *volume.View
+	var svm, vname string
+	noWrite := flags["NOWRITE"] || flags["LIST"]
+	if destPath != "" {
+		dp, perr := parseDumpPath(destPath)
+		if perr != nil {
+			return nil, perr
+		}
+		svm, vname = dp.svm, dp.vol
+		vol, verr := e.store.Volume(dp.svm, dp.vol)
+		if verr != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrInvalidPath, destPath, verr)
+		}
+		view, err = vol.RestoreTarget()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidPath, err)
+		}
+		if view.ReadOnly() && !noWrite {
+			return nil, ErrReadOnlyDest
+		}
+		baseRel = dp.rel
+	} else if !noWrite {
+		return nil, fmt.Errorf("%w: no destination (FILESYSTEM or a name's destination path)", ErrInvalidPath)
+	}
+	var sels []Selection
+	if len(req.Names) > 0 {
+		for _, n := range req.Names {
+			s := Selection{Path: n.OriginalPath, FhInfo: n.FhInfo}
+			if extract == "E" && n.OtherName != "" {
+				s.Path = n.OtherName
+			}
+			dst := n.DestinationPath
+			if dst == "" {
+				dst = joinRel(destPath, strings.TrimPrefix(n.OriginalPath, "/"))
+			}
+			if view != nil {
+				ddp, derr := parseDumpPath(dst)
+				if derr != nil || ddp.svm != svm || ddp.vol != vname {
+					if derr == nil {
+						derr = fmt.Errorf("all destinations must be in one volume (%s is not in /%s/%s)", dst, svm, vname)
+					}
+					return nil, fmt.Errorf("%w: %v", ErrInvalidPath, derr)
+				}
+				s.Dest = ddp.rel
+			}
+			sels = append(sels, s)
+		}
+	}
+	if view != nil {
+		if len(sels) > 0 {
+			tgt = VolumeTarget{V: view, Base: volume.RootIno}
+		} else {
+			if !noWrite {
+				if err := (VolumeTarget{V: view, Base: volume.RootIno}).mkdirAllBase(baseRel); err != nil {
+					return nil, err
+				}
+			}
+			a, rerr := view.Resolve(baseRel)
+			if rerr != nil {
+				return nil, fmt.Errorf("%w: %s: %v", ErrInvalidPath, destPath, rerr)
+			}
+			tgt = VolumeTarget{V: view, Base: a.Ino}
+		}
+	}
+	event("Tape_open", "ndmp")
+	defer event("Tape_close", "ndmp")
+	spec := RestoreSpec{
+		Select: sels, Recursive: flags["RECURSIVE"], NoWrite: noWrite, List: flags["LIST"],
+		NoACLs: !flags["EXTRACT_ACL"], Force: flags["FORCE"], Log: log, Progress: req.Progress, History: req.History,
+		Phase: func(p string) {
+			event("Phase-change", p)
+			log.Message(engines.LogNormal, "RESTORE: Phase "+p)
+		},
+	}
+	if sels == nil && !noWrite && tgt != nil {
+		spec.State, err = e.loadState(destPath)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if flags["DIRECT"] && req.Seek != nil && len(sels) > 0 && allKnown(sels) {
+		stats, err = e.dar(ctx, req, tgt, spec, flags["ENHANCED_DAR_ENABLED"], cr)
+	} else {
+		var rd *format.Reader
+		rd, err = format.NewReader(cr)
+		if err != nil {
+			if cr.n == 0 {
+				return nil, fmt.Errorf("%w: %v", ErrAtEndOfTape, err)
+			}
+			return nil, tapeErr(err)
+		}
+		stats, err = ReadImage(ctx, rd, tgtOrNil(tgt), spec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if spec.State != nil {
+		if err := e.saveState(destPath, spec.State); err != nil {
+			return nil, err
+		}
+	}
+	if stats.Files == 0 && len(sels) > 0 && !noWrite {
+		return nil, ErrNoFiles
+	}
+	event("End", fmt.Sprintf("%d files, %d KB", stats.Files, cr.n/1024))
+	return &engines.RecoverResult{Files: stats.Files, BytesRead: cr.n}, nil
+}
+
+func tgtOrNil(t Target) Target {
+	if t == nil {
+		return nopTarget{}
+	}
+	return t
+}
+
+func allKnown(sels []Selection) bool {
+	for _, s := range sels {
+		if s.FhInfo == ^uint64(0) {
+			return false
+		}
+	}
+	return true
+}
+
+func (t VolumeTarget) mkdirAllBase(rel string) error {
+	ino := t.Base
+	if rel == "" {
+		return nil
+	}
+	for _, c := range strings.Split(rel, "/") {
+		a, err := t.V.Lookup(ino, c)
+		if err != nil {
+			a, err = t.V.Mkdir(ino, c, 0o755, volume.Owner{})
+			if err != nil {
+				return fmt.Errorf("restore: creating %s: %w", rel, err)
+			}
+		}
+		ino = a.Ino
+	}
+	return nil
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (e *Engine) statePath(dest string) string {
+	name := strings.NewReplacer("/", "%", "\x00", "").Replace(dest)
+	return filepath.Join(e.dataDir, "restore", name+".json")
+}
+
+func (e *Engine) loadState(dest string) (*RestoreState, error) {
+	if e.dataDir == "" {
+		return &RestoreState{}, nil
+	}
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	b, err := os.ReadFile(e.statePath(dest))
+	if errors.Is(err, os.ErrNotExist) {
+		return &RestoreState{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	st := &RestoreState{}
+	if err := json.Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("restore: chain state %s: %w", e.statePath(dest), err)
+	}
+	return st, nil
+}
+
+func (e *Engine) saveState(dest string, st *RestoreState) error {
+	if e.dataDir == "" {
+		return nil
+	}
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	p := e.statePath(dest)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(p+".tmp", b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(p+".tmp", p)
+}
+
+// dar restores the named files by seeking to their headers (direct
+// access recovery), reading only the records they occupy.
+func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Target, spec RestoreSpec, enhanced bool, cr *countReader) (*RestoreStats, error) {
+	if err := req.Seek(0, format.TPBSize); err != nil {
+		return nil, fmt.Errorf("%s: %w", MsgMediaErrorRead, err)
+	}
+	rd, err := format.NewReader(io.LimitReader(cr, format.TPBSize))
+	if err != nil {
+		return nil, tapeErr(err)
+	}
+	sels := append([]Selection(nil), spec.Select...)
+	sort.Slice(sels, func(i, j int) bool { return sels[i].FhInfo < sels[j].FhInfo })
+	st := &RestoreStats{Level: rd.Volume().Level, Date: rd.Volume().Date}
+	for _, s := range sels {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := req.Seek(s.FhInfo, 0); err != nil {
+			return nil, fmt.Errorf("%s: %w", MsgMediaErrorRead, err)
+		}
+		rd.Reposition(cr, int64(s.FhInfo), true)
+		ent, err := rd.Next()
+		if err != nil {
+			return nil, tapeErr(err)
+		}
+		if ent.Kind != format.KindInode {
+			return nil, fmt.Errorf("%s: no inode at offset %d for %s", MsgMediaErrorRead, s.FhInfo, s.Path)
+		}
+		if ent.Header.Inode.Mode&format.IFMT == format.IFDIR {
+			if !enhanced {
+				return nil, ErrNoFiles
+			}
+			// Enhanced DAR of a directory: read the directories (phase I)
+			// and the files below it from the start of the image.
+			if err := req.Seek(0, 0); err != nil {
+				return nil, fmt.Errorf("%s: %w", MsgMediaErrorRead, err)
+			}
+			r2, err := format.NewReader(cr)
+			if err != nil {
+				return nil, tapeErr(err)
+			}
+			sub := spec
+			sub.Select = []Selection{s}
+			sub.State = nil
+			dst, err := ReadImage(ctx, r2, tgtOrNil(tgt), sub)
+			if err != nil {
+				return nil, err
+			}
+			st.Files += dst.Files
+			continue
+		}
+		if spec.NoWrite || spec.List {
+			st.Files++
+			continue
+		}
+		r := &restorer{ctx: ctx, rd: rd, tgt: tgt, spec: spec, dirs: map[uint32]*tapeDir{}, created: map[string]bool{}}
+		if d := pathDir(s.Dest); d != "" {
+			if err := r.mkdirAll(d); err != nil {
+				return nil, err
+			}
+		}
+		f := &fileRestore{ino: ent.Ino(), hdr: ent.Header, paths: []string{s.Dest}}
+		if err := f.create(r); err != nil {
+			log := spec.Log
+			if log != nil {
+				log.File(s.Path, err)
+			}
+			return nil, fmt.Errorf(MsgRestoreFailedFmt+": %w", s.Path, err)
+		}
+		// extended attributes follow the data
+		for {
+			x, err := rd.Next()
+			if err != nil || x.Kind != format.KindXattr || x.Ino() != ent.Ino() {
+				break
+			}
+			if x.XattrErr == nil {
+				f.xattrs = append(f.xattrs, x.Xattrs...)
+			}
+		}
+		f.finish(r)
+		st.Files += r.st.Files
+		if spec.Log != nil {
+			spec.Log.File(s.Path, nil)
+		}
+	}
+	st.BytesRead = cr.n
+	return st, nil
+}
+
+func pathDir(p string) string {
+	i := strings.LastIndex(p, "/")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+// nopTarget is used for LIST/NOWRITE without a destination.
+type nopTarget struct{}
+
+func (nopTarget) Lstat(string) (Attr, error)                { return Attr{}, errNotExist }
+func (nopTarget) Mkdir(string, uint32) error                { return nil }
+func (nopTarget) Create(string, uint32) (FileWriter, error) { return nil, errNotExist }
+func (nopTarget) Symlink(string, string) error              { return nil }
+func (nopTarget) Mknod(string, uint32, uint64) error        { return nil }
+func (nopTarget) Link(string, string) error                 { return nil }
+func (nopTarget) Remove(string) error                       { return nil }
+func (nopTarget) RemoveAll(string) error                    { return nil }
+func (nopTarget) Rename(string, string) error               { return nil }
+func (nopTarget) SetAttr(string, Attr) error                { return nil }
+func (nopTarget) SetXattr(string, string, []byte) error     { return nil }
+func (nopTarget) Free() (uint64, uint64, error)             { return 0, 0, nil }

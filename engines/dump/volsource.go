@@ -1,0 +1,321 @@
+package dump
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"syscall"
+
+	"tapelab/engines/dump/format"
+	"tapelab/volume"
+)
+
+// VolumeSource adapts a volume view (normally a snapshot) to Source.
+type VolumeSource struct{ V *volume.View }
+
+func attrOfVolume(a volume.Attr) Attr {
+	return Attr{Ino: a.Ino, Mode: a.Mode, UID: a.UID, GID: a.GID, Nlink: a.Nlink, Size: a.Size,
+		Blocks: a.Blocks, Rdev: a.Rdev, Atime: a.Atime, Mtime: a.Mtime, Ctime: a.Ctime}
+}
+
+// GetAttr implements Source.
+func (s VolumeSource) GetAttr(ino uint64) (Attr, error) {
+	a, err := s.V.GetAttr(ino)
+	return attrOfVolume(a), err
+}
+
+// ReadDir implements Source.
+func (s VolumeSource) ReadDir(ino uint64, fn func(DirEntry) bool) error {
+	return s.V.ReadDir(ino, "", func(e volume.DirEntry) bool {
+		return fn(DirEntry{Name: e.Name, Ino: e.Ino, Mode: e.Mode})
+	})
+}
+
+// ReadAt implements Source.
+func (s VolumeSource) ReadAt(ino uint64, p []byte, off int64) (int, error) {
+	n, err := s.V.Read(ino, off, p)
+	if err == nil && n < len(p) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// Extents implements Source.
+func (s VolumeSource) Extents(ino uint64) ([]format.Extent, error) {
+	ext, err := s.V.Extents(ino)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]format.Extent, len(ext))
+	for i, e := range ext {
+		out[i] = format.Extent{Off: e.Off, Len: e.Len}
+	}
+	return out, nil
+}
+
+// Readlink implements Source.
+func (s VolumeSource) Readlink(ino uint64) (string, error) { return s.V.Readlink(ino) }
+
+// Xattrs implements Source.
+func (s VolumeSource) Xattrs(ino uint64) ([]format.Xattr, error) {
+	names, err := s.V.ListXattr(ino)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]format.Xattr, 0, len(names))
+	for _, n := range names {
+		v, err := s.V.GetXattr(ino, n)
+		if err != nil {
+			if errors.Is(err, syscall.ENODATA) {
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, format.Xattr{Name: n, Value: v})
+	}
+	return out, nil
+}
+
+// Resolve implements Source.
+func (s VolumeSource) Resolve(p string) (Attr, error) {
+	a, err := s.V.Resolve(p)
+	return attrOfVolume(a), err
+}
+
+// VolumeTarget adapts a writable volume view to Target; paths are relative
+// to the directory Base (an inode of the view).
+type VolumeTarget struct {
+	V    *volume.View
+	Base uint64
+}
+
+func (t VolumeTarget) resolve(p string) (uint64, error) {
+	ino := t.Base
+	if p == "" || p == "." {
+		return ino, nil
+	}
+	for _, c := range strings.Split(p, "/") {
+		if c == "" || c == "." {
+			continue
+		}
+		a, err := t.V.Lookup(ino, c)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", p, err)
+		}
+		ino = a.Ino
+	}
+	return ino, nil
+}
+
+func (t VolumeTarget) parent(p string) (uint64, string, error) {
+	dir, name := path.Split(p)
+	ino, err := t.resolve(strings.TrimSuffix(dir, "/"))
+	return ino, name, err
+}
+
+// Lstat implements Target.
+func (t VolumeTarget) Lstat(p string) (Attr, error) {
+	ino, err := t.resolve(p)
+	if err != nil {
+		return Attr{}, err
+	}
+	a, err := t.V.GetAttr(ino)
+	return attrOfVolume(a), err
+}
+
+// Mkdir implements Target.
+func (t VolumeTarget) Mkdir(p string, perm uint32) error {
+	dir, name, err := t.parent(p)
+	if err != nil {
+		return err
+	}
+	_, err = t.V.Mkdir(dir, name, perm, volume.Owner{})
+	return err
+}
+
+// Create implements Target.
+func (t VolumeTarget) Create(p string, perm uint32) (FileWriter, error) {
+	dir, name, err := t.parent(p)
+	if err != nil {
+		return nil, err
+	}
+	if a, err := t.V.Lookup(dir, name); err == nil && a.IsRegular() {
+		if _, err := t.V.SetAttr(a.Ino, volume.SetAttrIn{Valid: volume.SetSize}); err != nil {
+			return nil, err
+		}
+		return &volFile{v: t.V, ino: a.Ino}, nil
+	}
+	a, err := t.V.Create(dir, name, perm, volume.Owner{})
+	if err != nil {
+		return nil, err
+	}
+	return &volFile{v: t.V, ino: a.Ino}, nil
+}
+
+// volFile coalesces the 1 KiB writes of a restore into large writes.
+type volFile struct {
+	v   *volume.View
+	ino uint64
+	buf []byte
+	off int64
+}
+
+const volWriteBuf = 1 << 20
+
+func (f *volFile) flush() error {
+	if len(f.buf) == 0 {
+		return nil
+	}
+	_, err := f.v.Write(f.ino, f.off, f.buf)
+	f.buf = f.buf[:0]
+	return err
+}
+
+func (f *volFile) WriteAt(p []byte, off int64) (int, error) {
+	if len(f.buf) > 0 && (off != f.off+int64(len(f.buf)) || len(f.buf)+len(p) > volWriteBuf) {
+		if err := f.flush(); err != nil {
+			return 0, err
+		}
+	}
+	if len(f.buf) == 0 {
+		f.off = off
+		if f.buf == nil {
+			f.buf = make([]byte, 0, volWriteBuf)
+		}
+	}
+	f.buf = append(f.buf, p...)
+	return len(p), nil
+}
+
+func (f *volFile) Truncate(size int64) error {
+	if err := f.flush(); err != nil {
+		return err
+	}
+	_, err := f.v.SetAttr(f.ino, volume.SetAttrIn{Valid: volume.SetSize, Size: uint64(size)})
+	return err
+}
+
+func (f *volFile) Close() error { return f.flush() }
+
+// Symlink implements Target.
+func (t VolumeTarget) Symlink(target, p string) error {
+	dir, name, err := t.parent(p)
+	if err != nil {
+		return err
+	}
+	_, err = t.V.Symlink(dir, name, target, volume.Owner{})
+	return err
+}
+
+// Mknod implements Target.
+func (t VolumeTarget) Mknod(p string, mode uint32, rdev uint64) error {
+	dir, name, err := t.parent(p)
+	if err != nil {
+		return err
+	}
+	_, err = t.V.Mknod(dir, name, mode, rdev, volume.Owner{})
+	return err
+}
+
+// Link implements Target.
+func (t VolumeTarget) Link(oldpath, newpath string) error {
+	ino, err := t.resolve(oldpath)
+	if err != nil {
+		return err
+	}
+	dir, name, err := t.parent(newpath)
+	if err != nil {
+		return err
+	}
+	_, err = t.V.Link(ino, dir, name)
+	return err
+}
+
+// Remove implements Target.
+func (t VolumeTarget) Remove(p string) error {
+	dir, name, err := t.parent(p)
+	if err != nil {
+		return err
+	}
+	a, err := t.V.Lookup(dir, name)
+	if err != nil {
+		return err
+	}
+	if a.IsDir() {
+		return t.V.Rmdir(dir, name)
+	}
+	return t.V.Unlink(dir, name)
+}
+
+// RemoveAll implements Target.
+func (t VolumeTarget) RemoveAll(p string) error {
+	a, err := t.Lstat(p)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			return nil
+		}
+		return err
+	}
+	if a.IsDir() {
+		var names []string
+		ino, _ := t.resolve(p)
+		if err := t.V.ReadDir(ino, "", func(e volume.DirEntry) bool { names = append(names, e.Name); return true }); err != nil {
+			return err
+		}
+		for _, n := range names {
+			if err := t.RemoveAll(joinRel(p, n)); err != nil {
+				return err
+			}
+		}
+	}
+	return t.Remove(p)
+}
+
+// Rename implements Target.
+func (t VolumeTarget) Rename(oldpath, newpath string) error {
+	od, on, err := t.parent(oldpath)
+	if err != nil {
+		return err
+	}
+	nd, nn, err := t.parent(newpath)
+	if err != nil {
+		return err
+	}
+	return t.V.Rename(od, on, nd, nn, 0)
+}
+
+// SetAttr implements Target.
+func (t VolumeTarget) SetAttr(p string, a Attr) error {
+	ino, err := t.resolve(p)
+	if err != nil {
+		return err
+	}
+	in := volume.SetAttrIn{Valid: volume.SetUID | volume.SetGID | volume.SetAtime | volume.SetMtime,
+		UID: a.UID, GID: a.GID, Atime: a.Atime, Mtime: a.Mtime}
+	if a.Mode&format.IFMT != format.IFLNK {
+		in.Valid |= volume.SetMode
+		in.Mode = a.Mode & 0o7777
+	}
+	_, err = t.V.SetAttr(ino, in)
+	return err
+}
+
+// SetXattr implements Target.
+func (t VolumeTarget) SetXattr(p, name string, value []byte) error {
+	ino, err := t.resolve(p)
+	if err != nil {
+		return err
+	}
+	return t.V.SetXattr(ino, name, value, 0)
+}
+
+// Free implements Target.
+func (t VolumeTarget) Free() (uint64, uint64, error) {
+	st, err := t.V.Statfs()
+	if err != nil {
+		return 0, 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), st.Ffree, nil
+}
