@@ -1,0 +1,87 @@
+package ndmp_test
+
+import (
+	"testing"
+
+	"tapelab/vtl"
+)
+
+func TestNdmjobQueryAgents(t *testing.T) {
+	l := newLab(t, ndmpConfigWithFS())
+	out := ndmjob(t, nil, "-q", "-D", l.agent("4"))
+	mustContain(t, out, "Data Agent 127.0.0.1 NDMPv4", "vendor     tapelab", "NDMP4_AUTH_TEXT NDMP4_AUTH_MD5",
+		"NDMP4_ADDR_LOCAL NDMP4_ADDR_TCP", "/vs1/vol1")
+	out = ndmjob(t, nil, "-q", "-T", l.agent("4m"))
+	mustContain(t, out, "Tape Agent 127.0.0.1 NDMPv4", "nrst0a", "rst1a")
+	out = ndmjob(t, nil, "-q", "-R", l.agent("4"), "-r", "mc0")
+	mustContain(t, out, "scsi IBM 03584L32", "device     mc0", "slots 10@1024  drive 2@256  arm 1@1  i/e 2@768",
+		"@1025 SLOT Full  PVolTag(TL0002L8,#0)", "@256 TAPE Full", "PVolTag(TL0001L8,#0)", "@257 TAPE Empty")
+}
+
+func TestNdmjobTestTape(t *testing.T) {
+	l := newLab(t, ndmpConfigWithFS())
+	shims := buildShim(t, "gmalloc0") + " " + buildShim(t, "skip_tbwr")
+	out := ndmjob(t, []string{"LD_PRELOAD=" + shims}, "-o", "test-tape", "-v", "-T", l.agent("4"), "-f", "nrst0a")
+	mustContain(t, out, "Test T-OC Passed", "Test T-BGS Passed", "Test T-BW Passed", "Test T-BR Passed",
+		"Test T-WRITE Passed", "Test T-READ Passed", "Test T-MTIO Passed", "FINAL test-tape Passed")
+}
+
+func TestNdmjobTestMover(t *testing.T) {
+	l := newLab(t, ndmpConfigWithFS())
+	out := ndmjob(t, nil, "-o", "test-mover", "-v", "-T", l.agent("4m"), "-f", "nrst0a")
+	mustContain(t, out, "Test M-IDLE Passed", "Test M-LISTEN/tape-rw Passed", "FINAL test-mover Passed", "LOCAL and TCP addressing tested.")
+}
+
+// TestNdmjobRobot drives our changer (mc0, through the VTL's SMC layer)
+// and drive with ndmjob's robot operations and checks both ndmjob's lines
+// and where the VTL says the cartridges are.
+func TestNdmjobRobot(t *testing.T) {
+	l := newLabLoaded(t, ndmpConfigWithFS(), false)
+	R := []string{"-R", l.agent("4"), "-r", "mc0"}
+	T := []string{"-T", l.agent("4m"), "-f", "nrst0a"}
+	run := func(args ...string) string { return ndmjob(t, nil, args...) }
+	where := func(barcode string) vtl.Location {
+		t.Helper()
+		c, err := l.inv.Cartridge(barcode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Location
+	}
+
+	out := run(append(append(append([]string{"-o", "init-labels", "-v"}, R...), T...), "-m", "VOL001@1025", "-m", "VOL002@1026")...)
+	mustContain(t, out, `Commanding robot to load slot @1025 into drive @256`, `Writing tape label 'VOL001' type=m`,
+		`Commanding robot to unload drive @256 to slot @1026`, `SESS "Operation complete"`)
+
+	out = run(append(append(append([]string{"-l", "-v"}, R...), T...), "-m", "@1025", "-m", "@1026")...)
+	mustContain(t, out, `ME "VOL001@1025"`, `ME "VOL002@1026"`)
+
+	out = run(append(append([]string{"-o", "load=1027", "-v"}, R...), T...)...)
+	mustContain(t, out, `Commanding robot to load slot @1027 into drive @256`, `SESS "Operation complete"`)
+	if loc := where("TL0004L8"); loc.Element != vtl.ElementDrive {
+		t.Fatalf("after load, TL0004L8 is at %v", loc)
+	}
+	out = run(append(append([]string{"-o", "unload", "-v"}, R...), T...)...)
+	mustContain(t, out, `Commanding robot to unload drive @256 to slot @1027`)
+	if loc := where("TL0004L8"); loc.Element != vtl.ElementStorage {
+		t.Fatalf("after unload, TL0004L8 is at %v", loc)
+	}
+	out = run(append([]string{"-o", "export=1028", "-v"}, R...)...)
+	mustContain(t, out, `SESS "Operation complete"`)
+	if loc := where("TL0005L8"); loc.Element != vtl.ElementImportExport {
+		t.Fatalf("after export, TL0005L8 is at %v", loc)
+	}
+	out = run(append([]string{"-o", "import=1028", "-v"}, R...)...)
+	mustContain(t, out, `SESS "Operation complete"`)
+	if loc := where("TL0005L8"); loc.Element != vtl.ElementStorage {
+		t.Fatalf("after import, TL0005L8 is at %v", loc)
+	}
+	out = run(append([]string{"-o", "move", "-o", "from-addr=1029", "-o", "to-addr=1033", "-v"}, R...)...)
+	mustContain(t, out, `SESS "Operation complete"`)
+	out = run(append([]string{"-q"}, R...)...)
+	mustContain(t, out, "@1033 SLOT Full  PVolTag(TL0006L8,#0)", "@1029 SLOT Empty", "@256 TAPE Empty")
+	if len(l.srv.Sessions()) > 0 {
+		// ndmjob has closed every connection; sessions end with them.
+		waitNoSessions(t, l)
+	}
+}
