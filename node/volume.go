@@ -83,7 +83,7 @@ type volumeArea struct {
 	store *volume.Store
 
 	mu     sync.Mutex
-	mounts map[string]*fs.Mount // by absolute mount point
+	mounts map[string]*fs.MountPoint // by absolute mount point
 	vols   map[string]string    // mount point -> /SVM/VOL
 	idle   chan struct{}        // closed and replaced when the last mount goes
 }
@@ -93,7 +93,7 @@ func registerVolume(n *Node, m *admin.Mux) error {
 	if err != nil {
 		return fmt.Errorf("volume store: %w", err)
 	}
-	a := &volumeArea{store: st, mounts: map[string]*fs.Mount{}, vols: map[string]string{}, idle: make(chan struct{})}
+	a := &volumeArea{store: st, mounts: map[string]*fs.MountPoint{}, vols: map[string]string{}, idle: make(chan struct{})}
 	n.SetArea("volume", a)
 	n.OnClose(func() error {
 		a.unmountAll()
