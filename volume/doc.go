@@ -62,7 +62,10 @@
 // xattrs, per block run for data. Volume.Changes(a, b) reads the history of
 // epochs (a, b] and compares just those records at a and b, so a diff costs
 // what changed, not the volume size. History older than the oldest snapshot
-// is dropped when that snapshot is deleted.
+// is dropped when that snapshot is deleted, and none is written while the
+// volume has no snapshot. Tombstones left at the bottom of a record's version
+// stack by a snapshot deletion are dropped too, so a volume whose snapshots
+// are all deleted holds exactly its live records.
 //
 // # Data and space
 //

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // fixedClock is a deterministic clock advancing 1 ms per call.
@@ -110,3 +112,21 @@ func equal(t testing.TB, got, want []byte) {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// countKeys counts the stored keys of volume v with record prefix p.
+func countKeys(t testing.TB, v *Volume, p byte) int {
+	t.Helper()
+	n := 0
+	err := v.store.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: kID(p, v.id)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -241,6 +241,9 @@ func (t *wtx) put(prefix, val []byte) (bool, error) {
 // histMeta records in the history index that a version of a metadata
 // record of inode ino (kind I, D with a name, X with a name) was born.
 func (t *wtx) histMeta(ino uint64, kind byte, name string) error {
+	if t.lastSnap == 0 {
+		return nil // no snapshot to diff from: births now are never asked for
+	}
 	if t.hist == nil {
 		t.hist = map[string]bool{}
 	}
@@ -257,6 +260,9 @@ func (t *wtx) histMeta(ino uint64, kind byte, name string) error {
 
 // histBlocks records that versions of blocks [from, to) of ino were born.
 func (t *wtx) histBlocks(ino, from, to uint64) error {
+	if t.lastSnap == 0 {
+		return nil
+	}
 	k := kHist(t.v.id, t.epoch, ino, hBlock, binary.BigEndian.AppendUint64(nil, from))
 	return t.txn.Set(k, binary.BigEndian.AppendUint64(nil, to))
 }

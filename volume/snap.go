@@ -136,17 +136,19 @@ func (v *Volume) reapSnapshot(idx int) (int64, error) {
 	start := u64(kID(pDead, v.id), si.Epoch+1)
 	for {
 		var more bool
+		var chunkFreed int64
 		_, err := v.mutateOnce(func(t *wtx) error {
 			it := t.txn.NewIterator(badger.IteratorOptions{Prefix: kID(pDead, v.id)})
-			defer it.Close()
 			n := 0
+			chunkFreed = 0
+			touched := map[string]bool{}
 			for it.Seek(start); it.Valid(); it.Next() {
 				item := it.Item()
 				k := item.Key()
 				if binary.BigEndian.Uint64(k[5:13]) > next {
 					break
 				}
-				if n >= 20000 {
+				if n >= 5000 {
 					more = true
 					start = item.KeyCopy(nil)
 					break
@@ -157,22 +159,26 @@ func (v *Volume) reapSnapshot(idx int) (int64, error) {
 					continue // still seen by the previous snapshot
 				}
 				flag, err := item.ValueCopy(nil)
+				if err == nil {
+					err = t.txn.Delete(item.KeyCopy(nil))
+				}
+				if err == nil {
+					err = t.txn.Delete(append([]byte{}, ver...))
+				}
 				if err != nil {
+					it.Close()
 					return err
 				}
-				if err := t.txn.Delete(item.KeyCopy(nil)); err != nil {
-					return err
-				}
-				if err := t.txn.Delete(append([]byte{}, ver...)); err != nil {
-					return err
-				}
+				touched[string(ver[:len(ver)-8])] = true
 				if len(flag) == 1 && flag[0] == 1 {
 					t.ctr.Total--
-					freed += BlockSize
+					chunkFreed += BlockSize
 				}
 			}
-			return nil
+			it.Close()
+			return t.dropBottomTombstones(touched)
 		})
+		freed += chunkFreed
 		if err != nil {
 			return freed, fmt.Errorf("volume %s: delete snapshot %q: %w", v.name, si.Name, err)
 		}
@@ -517,3 +523,33 @@ func blockDiffers(txn *badger.Txn, id uint32, ino, blk, a, b uint64) (bool, erro
 }
 
 var _ = syscall.ENOENT
+
+// dropBottomTombstones removes, for each record prefix, the tombstones at
+// the bottom of its version stack (no older version below them): they hide
+// nothing, so every epoch reads the same without them. Called after
+// snapshot deletion removed versions under them.
+func (t *wtx) dropBottomTombstones(recs map[string]bool) error {
+	for rec := range recs {
+		pfx := []byte(rec)
+		it := t.txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+		type ver struct {
+			key  []byte
+			tomb bool
+		}
+		var vers []ver
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != len(pfx)+8 {
+				continue
+			}
+			vers = append(vers, ver{it.Item().KeyCopy(nil), it.Item().UserMeta()&metaTomb != 0})
+		}
+		it.Close()
+		for i := len(vers) - 1; i >= 0 && vers[i].tomb; i-- {
+			if err := t.txn.Delete(vers[i].key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

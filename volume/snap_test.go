@@ -256,6 +256,12 @@ func TestSnapshotIsolationAndDiff(t *testing.T) {
 	if r2.StoredBlocks != r2.LiveBlocks {
 		t.Fatalf("after deleting all snapshots: stored %d live %d", r2.StoredBlocks, r2.LiveBlocks)
 	}
+	if n := countKeys(t, v, pDead); n != 0 {
+		t.Errorf("%d dead-list keys left", n)
+	}
+	if n := countKeys(t, v, pHist); n != 0 {
+		t.Errorf("%d history keys left", n)
+	}
 }
 
 func TestSnapshotDeleteReclaims(t *testing.T) {
@@ -295,6 +301,13 @@ func TestSnapshotDeleteReclaims(t *testing.T) {
 		t.Fatalf("freed %d, used %d", freed, v.Info().Used)
 	}
 	checkClean(t, v)
+	// Nothing is left behind: no block versions or tombstones, no dead-list
+	// or history entries.
+	for _, p := range []byte{pBlock, pDead, pHist} {
+		if n := countKeys(t, v, p); n != 0 {
+			t.Errorf("%d keys with prefix %c left", n, p)
+		}
+	}
 	if _, err := v.CreateSnapshot("a"); err != nil {
 		t.Fatal(err)
 	}
