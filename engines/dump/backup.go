@@ -157,8 +157,15 @@ func WriteImage(ctx context.Context, src Source, w io.Writer, spec DumpSpec) (*I
 
 	// Phase I: the inode map.
 	phase(PhaseI)
-	if spec.WholeVolume && spec.Exclude == nil {
+	// For a whole volume without exclusions the attributes come from one
+	// scan of the inode table; directories are then read for the names.
+	var table map[uint64]Attr
+	if it, ok := src.(InodeTable); ok && spec.WholeVolume && spec.Exclude == nil {
 		logf(engines.LogNormal, "DUMP: mapping (Pass I)[regular files] from the inode table")
+		table = map[uint64]Attr{}
+		if err := it.Inodes(0, func(a Attr) bool { table[a.Ino] = a; return ctx.Err() == nil }); err != nil {
+			return nil, fmt.Errorf("dump: reading the inode table: %w", err)
+		}
 	} else {
 		logf(engines.LogNormal, "DUMP: mapping (Pass I)[regular files] by directory traversal")
 	}
@@ -194,9 +201,12 @@ func WriteImage(ctx context.Context, src Source, w io.Writer, spec DumpSpec) (*I
 			if _, seen := nodes[e.Ino]; seen {
 				continue // another hard link
 			}
-			a, err := src.GetAttr(e.Ino)
-			if err != nil {
-				return nil, fmt.Errorf("dump: %s: %w", e.Name, err)
+			a, ok := table[e.Ino]
+			if !ok {
+				var err error
+				if a, err = src.GetAttr(e.Ino); err != nil {
+					return nil, fmt.Errorf("dump: %s: %w", e.Name, err)
+				}
 			}
 			nodes[e.Ino] = &dnode{attr: a, parent: dir, name: e.Name}
 			if a.IsDir() {
@@ -370,6 +380,12 @@ func WriteImage(ctx context.Context, src Source, w io.Writer, spec DumpSpec) (*I
 	st.Bytes = wr.Written()
 	st.Inodes = len(order)
 	return st, nil
+}
+
+// InodeTable is implemented by sources that list every inode in inode
+// order (a volume's inode table), which phase I uses for whole volumes.
+type InodeTable interface {
+	Inodes(from uint64, fn func(Attr) bool) error
 }
 
 type readerAt struct {

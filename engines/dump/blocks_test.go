@@ -1,9 +1,12 @@
 package dump_test
 
 import (
+	"errors"
 	"io"
 	"os"
 	"syscall"
+
+	"tapelab/volume"
 )
 
 func sysBlocks(st os.FileInfo) int64 {
@@ -14,3 +17,5 @@ func sysBlocks(st os.FileInfo) int64 {
 }
 
 var ioEOF = io.EOF
+
+func errorsIsExists(err error) bool { return errors.Is(err, volume.ErrVolumeExists) }

@@ -55,6 +55,11 @@ func (s VolumeSource) Extents(ino uint64) ([]format.Extent, error) {
 	return out, nil
 }
 
+// Inodes implements InodeTable.
+func (s VolumeSource) Inodes(from uint64, fn func(Attr) bool) error {
+	return s.V.Inodes(from, func(a volume.Attr) bool { return fn(attrOfVolume(a)) })
+}
+
 // Readlink implements Source.
 func (s VolumeSource) Readlink(ino uint64) (string, error) { return s.V.Readlink(ino) }
 

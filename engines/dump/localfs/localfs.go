@@ -261,7 +261,54 @@ func (t Target) Mkdir(path string, perm uint32) error {
 	return os.Mkdir(t.p(path), os.FileMode(perm&0o777))
 }
 
-type file struct{ *os.File }
+// file coalesces the 1 KiB writes of a restore into large writes.
+type file struct {
+	f   *os.File
+	buf []byte
+	off int64
+}
+
+const writeBuf = 1 << 20
+
+func (f *file) flush() error {
+	if len(f.buf) == 0 {
+		return nil
+	}
+	_, err := f.f.WriteAt(f.buf, f.off)
+	f.buf = f.buf[:0]
+	return err
+}
+
+func (f *file) WriteAt(p []byte, off int64) (int, error) {
+	if len(f.buf) > 0 && (off != f.off+int64(len(f.buf)) || len(f.buf)+len(p) > writeBuf) {
+		if err := f.flush(); err != nil {
+			return 0, err
+		}
+	}
+	if len(f.buf) == 0 {
+		f.off = off
+		if f.buf == nil {
+			f.buf = make([]byte, 0, writeBuf)
+		}
+	}
+	f.buf = append(f.buf, p...)
+	return len(p), nil
+}
+
+func (f *file) Truncate(size int64) error {
+	if err := f.flush(); err != nil {
+		return err
+	}
+	return f.f.Truncate(size)
+}
+
+func (f *file) Close() error {
+	err := f.flush()
+	if cerr := f.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 // Create implements dump.Target.
 func (t Target) Create(path string, perm uint32) (dump.FileWriter, error) {
@@ -269,7 +316,7 @@ func (t Target) Create(path string, perm uint32) (dump.FileWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return file{f}, nil
+	return &file{f: f}, nil
 }
 
 // Symlink implements dump.Target.
@@ -321,4 +368,4 @@ func (t Target) Free() (uint64, uint64, error) {
 	return st.Bavail * uint64(st.Bsize), st.Ffree, nil
 }
 
-var _ io.Closer = file{}
+var _ io.Closer = (*file)(nil)
