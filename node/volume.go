@@ -84,8 +84,8 @@ type volumeArea struct {
 
 	mu     sync.Mutex
 	mounts map[string]*fs.MountPoint // by absolute mount point
-	vols   map[string]string    // mount point -> /SVM/VOL
-	idle   chan struct{}        // closed and replaced when the last mount goes
+	vols   map[string]string         // mount point -> /SVM/VOL
+	idle   chan struct{}             // closed and replaced when the last mount goes
 }
 
 func registerVolume(n *Node, m *admin.Mux) error {
