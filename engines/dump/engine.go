@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -620,6 +621,9 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 		if verr != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrInvalidPath, destPath, verr)
 		}
+		if vol.Info().Type == volume.TypeDP && !noWrite {
+			return nil, ErrReadOnlyDest
+		}
 		view, err = vol.RestoreTarget()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidPath, err)
@@ -635,12 +639,15 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 	if len(req.Names) > 0 {
 		for _, n := range req.Names {
 			s := Selection{Path: n.OriginalPath, FhInfo: n.FhInfo}
-			if extract == "E" && n.OtherName != "" {
-				s.Path = n.OtherName
-			}
-			dst := n.DestinationPath
-			if dst == "" {
-				dst = joinRel(destPath, strings.TrimPrefix(n.OriginalPath, "/"))
+			dst := strings.TrimSuffix(n.DestinationPath, "/")
+			orig := strings.TrimSuffix(n.OriginalPath, "/")
+			switch {
+			case dst == "":
+				dst = destPath + "/" + strings.TrimPrefix(orig, "/")
+			case extract != "E" && !flags["DIRECT"] && path.Base(dst) != path.Base(orig) && orig != "" && orig != "/":
+				// without EXTRACT=E (or DAR) a name keeps its name: the
+				// destination is the directory to restore it into
+				dst = dst + "/" + path.Base(orig)
 			}
 			if view != nil {
 				ddp, derr := parseDumpPath(dst)
