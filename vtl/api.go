@@ -23,6 +23,8 @@ const (
 	MaxRecordSize = 256 << 10
 	// MaxBlockSize is the largest record the drive accepts (READ BLOCK LIMITS).
 	MaxBlockSize = 8 << 20
+	// MaxFilemarks is the most filemarks one WRITE FILEMARKS writes.
+	MaxFilemarks = 1 << 16
 )
 
 // Sentinel errors. Callers test them with errors.Is; the errors returned by

@@ -345,19 +345,17 @@ func (d *Drive) writeRecord(p []byte) error {
 }
 
 func (d *Drive) writeFilemarks(n int) error {
-	if n < 0 {
-		return fmt.Errorf("filemark count %d: %w", n, ErrInvalid)
+	if n < 0 || n > MaxFilemarks {
+		return fmt.Errorf("filemark count %d (0..%d): %w", n, MaxFilemarks, ErrInvalid)
 	}
 	if n > 0 {
 		if err := d.prepareWrite(0); err != nil {
 			return err
 		}
-		for i := 0; i < n; i++ {
-			if err := d.cart.AppendFilemark(); err != nil {
-				return fmt.Errorf("%s: %w: %v", MsgMediaErrorWrite, ErrMediumError, err)
-			}
-			d.pos++
+		if err := d.cart.AppendFilemarks(n); err != nil {
+			return fmt.Errorf("%s: %w: %v", MsgMediaErrorWrite, ErrMediumError, err)
 		}
+		d.pos += uint64(n)
 	}
 	// A filemark flushes the drive's buffer to the medium.
 	if err := d.cart.Sync(); err != nil {

@@ -16,6 +16,9 @@ func checkCondition(s *scsi.Sense) ([]byte, byte, *scsi.Sense) {
 
 func good(b []byte) ([]byte, byte, *scsi.Sense) { return b, scsi.StatusGood, nil }
 
+// maxTransfer bounds one fixed-block READ/WRITE (blocks x block size).
+const maxTransfer = 64 << 20
+
 var errInvalidOpcode = scsi.NewSense(scsi.KeyIllegalRequest, scsi.ASCInvalidOpcode)
 
 // Execute runs one SSC CDB for initiator (see scsi.Device). allocLen < 0
@@ -169,6 +172,9 @@ func (d *Drive) exec(initiator string, cdb, dataOut []byte) ([]byte, byte, *scsi
 			return d.fail(err, true, 0)
 		}
 		n := int(scsi.Be24(cdb[2:]))
+		if n > MaxFilemarks {
+			return checkCondition(scsi.InvalidField(true, 2, -1))
+		}
 		if err := d.writeFilemarks(n); err != nil {
 			return d.fail(err, true, int64(n))
 		}
@@ -352,6 +358,9 @@ func (d *Drive) scsiRead(cdb []byte) ([]byte, byte, *scsi.Sense) {
 		return good(buf[:n])
 	}
 	bs := d.blockSize
+	if tl*bs > maxTransfer {
+		return checkCondition(scsi.InvalidField(true, 2, -1))
+	}
 	out := make([]byte, 0, tl*bs)
 	blk := make([]byte, bs)
 	for i := 0; i < tl; i++ {
@@ -400,6 +409,9 @@ func (d *Drive) scsiWrite(cdb, dataOut []byte) ([]byte, byte, *scsi.Sense) {
 		return good(nil)
 	}
 	bs := d.blockSize
+	if tl*bs > maxTransfer {
+		return checkCondition(scsi.InvalidField(true, 2, -1))
+	}
 	if len(dataOut) < tl*bs {
 		return checkCondition(scsi.NewSense(scsi.KeyIllegalRequest, scsi.ASCParamListLengthError))
 	}

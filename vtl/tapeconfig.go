@@ -59,8 +59,9 @@ func ParseTapeConfig(name string, data []byte) (*TapeConfig, error) {
 		v = strings.TrimSpace(v)
 		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 			v = v[1 : len(v)-1]
-		} else if strings.ContainsRune(v, '"') {
-			return nil, fmt.Errorf("%s:%d: unbalanced quote: %w", name, line, ErrInvalid)
+		}
+		if strings.ContainsRune(v, '"') || strings.IndexFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+			return nil, fmt.Errorf("%s:%d: stray quote or control character: %w", name, line, ErrInvalid)
 		}
 		bad := func(why string) error { return fmt.Errorf("%s:%d: %s %s: %w", name, line, k, why, ErrInvalid) }
 		switch {
@@ -154,7 +155,7 @@ func parseTimeout(v string) (time.Duration, error) {
 	}{{"ms", time.Millisecond}, {"m", time.Minute}, {"s", time.Second}} {
 		if strings.HasSuffix(v, u.suf) {
 			n, err := strconv.Atoi(strings.TrimSuffix(v, u.suf))
-			if err != nil || n < 0 {
+			if err != nil || n < 0 || n > 1000000 {
 				return 0, fmt.Errorf("bad timeout %q", v)
 			}
 			return time.Duration(n) * u.d, nil
@@ -248,4 +249,32 @@ func genericConfig(vendor, product string) *TapeConfig {
 			'h': {Description: "default", Density: 0, Algorithm: 0},
 			'a': {Description: "default cmp", Density: 0, Algorithm: 1},
 		}, CmdTimeouts: map[byte]time.Duration{}}
+}
+
+// Format writes the configuration in the tape configuration file format.
+func (c *TapeConfig) Format() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "vendor_id=\"%s\"\nproduct_id=\"%s\"\nid_match_size=%d\n", c.VendorID, c.ProductID, c.IDMatchSize)
+	if c.VendorPretty != "" {
+		fmt.Fprintf(&b, "vendor_pretty=\"%s\"\nproduct_pretty=\"%s\"\n", c.VendorPretty, c.ProductPretty)
+	}
+	for _, s := range DensitySuffixes {
+		ds, ok := c.Densities[s]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, "%c_description=\"%s\"\n%c_density=0x%02x\n%c_algorithm=0x%02x\n", s, ds.Description, s, ds.Density, s, ds.Algorithm)
+	}
+	if c.Autoload {
+		b.WriteString("autoload=\"yes\"\n")
+	}
+	ops := make([]int, 0, len(c.CmdTimeouts))
+	for op := range c.CmdTimeouts {
+		ops = append(ops, int(op))
+	}
+	sort.Ints(ops)
+	for _, op := range ops {
+		fmt.Fprintf(&b, "cmd_timeout_0x%02x=%dms\n", op, c.CmdTimeouts[byte(op)].Milliseconds())
+	}
+	return b.String()
 }

@@ -524,16 +524,48 @@ func (c *Cartridge) AppendFilemark() error {
 	return c.appendObject(Entry{Offset: c.end(), Type: TypeFilemark}, nil)
 }
 
-func (c *Cartridge) appendObject(e Entry, payload []byte) error {
+// AppendFilemarks appends n filemarks at EOD with one write.
+func (c *Cartridge) AppendFilemarks(n int) error {
+	if n <= 0 {
+		return nil
+	}
+	off := c.end()
+	buf := make([]byte, 0, n*recHeaderSize)
+	var es []Entry
+	for i := 0; i < n; i++ {
+		e := Entry{Offset: off + int64(i*recHeaderSize), Type: TypeFilemark}
+		c.fillHeader(e, uint64(len(c.entries)+i))
+		buf = append(buf, c.hdr[:]...)
+		es = append(es, e)
+	}
+	if _, err := c.data.WriteAt(buf, off); err != nil {
+		_ = c.data.Truncate(off)
+		return fmt.Errorf("cartridge: write: %w", err)
+	}
+	for _, e := range es {
+		c.addEntry(e)
+	}
+	if len(c.entries)-c.flushed >= flushEvery {
+		return c.flush()
+	}
+	return nil
+}
+
+func (c *Cartridge) fillHeader(e Entry, seq uint64) {
 	h := c.hdr[:]
 	binary.BigEndian.PutUint32(h[0:], recMagic)
 	h[4], h[5], h[6], h[7] = e.Type, e.Flags, 0, 0
 	binary.BigEndian.PutUint32(h[8:], e.ULen)
 	binary.BigEndian.PutUint32(h[12:], e.SLen)
-	binary.BigEndian.PutUint64(h[16:], uint64(len(c.entries)))
+	binary.BigEndian.PutUint64(h[16:], seq)
 	binary.BigEndian.PutUint64(h[24:], c.gen)
 	binary.BigEndian.PutUint32(h[32:], e.CRC)
 	binary.BigEndian.PutUint32(h[36:], crc(h[:36]))
+}
+
+func (c *Cartridge) appendObject(e Entry, payload []byte) error {
+	c.fillHeader(e, uint64(len(c.entries)))
+	h := c.hdr[:]
 	iov := [][]byte{h}
 	if len(payload) > 0 {
 		iov = append(iov, payload)

@@ -1,0 +1,310 @@
+package cartridge
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func payload(i, n int, compressible bool) []byte {
+	b := make([]byte, n)
+	x := uint32(i)*2654435761 + 7
+	for k := range b {
+		if compressible {
+			b[k] = byte(i + k/512)
+			continue
+		}
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[k] = byte(x)
+	}
+	return b
+}
+
+func newCart(t testing.TB) (string, *Cartridge) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "TL0001L8")
+	if err := Create(dir, Meta{Barcode: "TL0001L8", MediaType: "LTO-8", Capacity: 1 << 40}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, c
+}
+
+// layout: 0..n-1 records, a filemark after every 4th record.
+func fill(t testing.TB, c *Cartridge, n int) (want [][]byte) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		p := payload(i, 100+i*37, i%3 == 0)
+		if _, err := c.AppendRecord(p, i%2 == 0); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, p)
+		if i%4 == 3 {
+			if err := c.AppendFilemark(); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, nil)
+		}
+	}
+	return want
+}
+
+func check(t *testing.T, c *Cartridge, want [][]byte) {
+	t.Helper()
+	if c.Objects() != uint64(len(want)) {
+		t.Fatalf("objects %d, want %d", c.Objects(), len(want))
+	}
+	buf := make([]byte, 1<<16)
+	for i, w := range want {
+		e, _ := c.Entry(uint64(i))
+		if w == nil {
+			if e.Type != TypeFilemark {
+				t.Fatalf("object %d: type %d, want filemark", i, e.Type)
+			}
+			continue
+		}
+		n, l, err := c.Read(uint64(i), buf)
+		if err != nil || n != len(w) || l != len(w) || !bytes.Equal(buf[:n], w) {
+			t.Fatalf("object %d: n=%d l=%d err=%v", i, n, l, err)
+		}
+	}
+}
+
+func TestRoundTripAndReopen(t *testing.T) {
+	dir, c := newCart(t)
+	want := fill(t, c, 1500) // > flushEvery: part of the index is written, part rebuilt
+	check(t, c, want)
+	if c.Filemarks() != 375 || c.FileNumber(5) != 1 || c.FileNumber(4) != 0 {
+		t.Fatalf("filemarks %d file(5) %d", c.Filemarks(), c.FileNumber(5))
+	}
+	// Short buffer: prefix of a compressed and of a stored record.
+	small := make([]byte, 10)
+	for _, i := range []uint64{0, 1} {
+		n, l, err := c.Read(i, small)
+		if err != nil || n != 10 || l != len(want[i]) || !bytes.Equal(small, want[i][:10]) {
+			t.Fatalf("short read %d: %d %d %v", i, n, l, err)
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if c2.Recovered != (RecoveryReport{}) {
+		t.Fatalf("clean reopen repaired something: %+v", c2.Recovered)
+	}
+	check(t, c2, want)
+	// Overwrite in the middle truncates.
+	if err := c2.Truncate(10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.AppendRecord([]byte("new"), false); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want[:10:10], []byte("new"))
+	check(t, c2, want)
+	if c2.Filemarks() != 2 {
+		t.Fatalf("filemarks after truncate %d", c2.Filemarks())
+	}
+	m := c2.Meta()
+	m.Counters.Loads = 3
+	if err := c2.SetMeta(m); err != nil {
+		t.Fatal(err)
+	}
+	c2.Close()
+	c3, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Close()
+	check(t, c3, want)
+	if c3.Meta().Counters.Loads != 3 || c3.Meta().Barcode != "TL0001L8" {
+		t.Fatalf("meta %+v", c3.Meta())
+	}
+}
+
+func TestTornTailAndUnflushedIndex(t *testing.T) {
+	dir, c := newCart(t)
+	want := fill(t, c, 20)
+	// Simulate a crash: the index never flushed (no Close), and a record
+	// torn in the middle of its payload at the end of the data log.
+	c.data.Close()
+	c.idx.Close()
+	f, _ := os.OpenFile(filepath.Join(dir, DataFile), os.O_RDWR|os.O_APPEND, 0)
+	st, _ := f.Stat()
+	good := st.Size()
+	full := append(make([]byte, recHeaderSize), payload(99, 1000, false)...)
+	hdr := recordHeader(Entry{Type: TypeData, ULen: 1000, SLen: 1000, CRC: crc(full[recHeaderSize:])}, uint64(len(want)), 0)
+	copy(full, hdr)
+	f.Write(full[:recHeaderSize+400])
+	f.Close()
+	c3, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Close()
+	if c3.Recovered.TruncatedBytes != recHeaderSize+400 || c3.Recovered.RebuiltEntries != len(want) {
+		t.Fatalf("recovery %+v", c3.Recovered)
+	}
+	check(t, c3, want)
+	if st, _ := os.Stat(filepath.Join(dir, DataFile)); st.Size() != good {
+		t.Fatalf("data not truncated to %d: %d", good, st.Size())
+	}
+}
+
+func TestTruncateGenerationStopsResurrection(t *testing.T) {
+	dir, c := newCart(t)
+	want := fill(t, c, 8)
+	c.Close()
+	c, _ = Open(dir)
+	// Crash after the generation bump and index truncation but before the
+	// data log is cut: the old tail must not come back.
+	c.gen++
+	c.idx.WriteAt(fileHeader(indexMagic, c.gen), 0)
+	c.idx.Truncate(fileHeaderSize + 3*entrySize)
+	c.data.Close()
+	c.idx.Close()
+	c2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	check(t, c2, want[:3])
+}
+
+func TestDamageIsAnErrorNotData(t *testing.T) {
+	dir, c := newCart(t)
+	want := fill(t, c, 6)
+	c.Close()
+	// Flip one payload byte of object 1 (stored uncompressed).
+	c, _ = Open(dir)
+	e, _ := c.Entry(1)
+	c.Close()
+	f, _ := os.OpenFile(filepath.Join(dir, DataFile), os.O_RDWR, 0)
+	b := []byte{0}
+	f.ReadAt(b, e.Offset+recHeaderSize+5)
+	b[0] ^= 0xff
+	f.WriteAt(b, e.Offset+recHeaderSize+5)
+	f.Close()
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 4096)
+	if _, _, err := c.Read(1, buf); !errors.Is(err, ErrBadData) {
+		t.Fatalf("damaged record read: %v", err)
+	}
+	if n, _, err := c.Read(0, buf); err != nil || !bytes.Equal(buf[:n], want[0]) {
+		t.Fatal("neighbour record damaged", err)
+	}
+}
+
+// recordHeader builds a data-log record header (test helper mirroring appendObject).
+func recordHeader(e Entry, seq, gen uint64) []byte {
+	c := &Cartridge{gen: gen}
+	c.fillHeader(e, seq)
+	return append([]byte(nil), c.hdr[:]...)
+}
+
+// TestCrashMidWrite kills a child process that appends records in a loop
+// and checks that the cartridge reads correctly up to the last complete record.
+func TestCrashMidWrite(t *testing.T) {
+	if os.Getenv("CARTRIDGE_CRASH_CHILD") != "" {
+		return
+	}
+	dir, c := newCart(t)
+	c.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
+	cmd.Env = append(os.Environ(), "CARTRIDGE_CRASH_CHILD="+dir)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the child has written a few MB, then kill it.
+	for i := 0; ; i++ {
+		st, err := os.Stat(filepath.Join(dir, DataFile))
+		if err == nil && st.Size() > 4<<20 {
+			break
+		}
+		if i > 6000 {
+			cmd.Process.Kill()
+			t.Fatal("child wrote nothing")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	c2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if c2.Objects() < 10 {
+		t.Fatalf("only %d objects survived", c2.Objects())
+	}
+	buf := make([]byte, 1<<16)
+	for i := uint64(0); i < c2.Objects(); i++ {
+		n, _, err := c2.Read(i, buf)
+		if err != nil || !bytes.Equal(buf[:n], payload(int(i), 4096+int(i%7)*1000, i%2 == 0)) {
+			t.Fatalf("record %d after crash: n=%d err=%v", i, n, err)
+		}
+	}
+	t.Logf("%d records survived; recovery %+v", c2.Objects(), c2.Recovered)
+}
+
+func TestCrashChild(t *testing.T) {
+	dir := os.Getenv("CARTRIDGE_CRASH_CHILD")
+	if dir == "" {
+		t.Skip("helper process for TestCrashMidWrite")
+	}
+	c, err := Open(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	for i := 0; ; i++ {
+		if _, err := c.AppendRecord(payload(i, 4096+(i%7)*1000, i%2 == 0), true); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		if i > 1<<20 {
+			os.Exit(3)
+		}
+	}
+}
+
+func TestAppendFilemarksRecovers(t *testing.T) {
+	dir, c := newCart(t)
+	c.AppendRecord([]byte("a"), false)
+	if err := c.AppendFilemarks(3); err != nil {
+		t.Fatal(err)
+	}
+	c.AppendRecord([]byte("b"), false)
+	// No Close: the index is rebuilt from the data log.
+	c.data.Close()
+	c.idx.Close()
+	c2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	check(t, c2, [][]byte{[]byte("a"), nil, nil, nil, []byte("b")})
+	if c2.Recovered.RebuiltEntries != 5 {
+		t.Fatalf("%+v", c2.Recovered)
+	}
+}
