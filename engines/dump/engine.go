@@ -695,7 +695,17 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 		}
 	}
 	if flags["DIRECT"] && req.Seek != nil && len(sels) > 0 && allKnown(sels) {
-		stats, err = e.dar(ctx, req, tgt, spec, flags["ENHANCED_DAR_ENABLED"], cr)
+		if flags["RECOVER_FULL_PATHS"] || !flags["RECURSIVE"] {
+			if !flags["ENHANCED_DAR_ENABLED"] {
+				return nil, fmt.Errorf("%w: RECOVER_FULL_PATHS and RECURSIVE=N need ENHANCED_DAR_ENABLED=Y", ErrBadEnv)
+			}
+			for _, n := range req.Names {
+				if !strings.HasSuffix(strings.TrimSuffix(n.DestinationPath, "/"), strings.TrimSuffix(n.OriginalPath, "/")) {
+					return nil, fmt.Errorf("%w: the recovery path %s must end with the original path %s", ErrBadEnv, n.DestinationPath, n.OriginalPath)
+				}
+			}
+		}
+		stats, err = e.dar(ctx, req, tgt, spec, flags["ENHANCED_DAR_ENABLED"], flags["RECOVER_FULL_PATHS"], cr)
 	} else {
 		var rd *format.Reader
 		rd, err = format.NewReader(cr)
@@ -814,7 +824,7 @@ func (e *Engine) saveState(dest string, st *RestoreState) error {
 
 // dar restores the named files by seeking to their headers (direct
 // access recovery), reading only the records they occupy.
-func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Target, spec RestoreSpec, enhanced bool, cr *countReader) (*RestoreStats, error) {
+func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Target, spec RestoreSpec, enhanced, fullPaths bool, cr *countReader) (*RestoreStats, error) {
 	if err := req.Seek(0, format.TPBSize); err != nil {
 		return nil, fmt.Errorf("%s: %w", MsgMediaErrorRead, err)
 	}
@@ -825,6 +835,7 @@ func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Targe
 	sels := append([]Selection(nil), spec.Select...)
 	sort.Slice(sels, func(i, j int) bool { return sels[i].FhInfo < sels[j].FhInfo })
 	st := &RestoreStats{Level: rd.Volume().Level, Date: rd.Volume().Date}
+	var newDirs []fullPathDir
 	for _, s := range sels {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -873,6 +884,11 @@ func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Targe
 				return nil, err
 			}
 		}
+		if fullPaths {
+			for d := range r.created {
+				newDirs = append(newDirs, fullPathDir{dest: d, sel: s})
+			}
+		}
 		f := &fileRestore{ino: ent.Ino(), hdr: ent.Header, paths: []string{s.Dest}}
 		if err := f.create(r); err != nil {
 			log := spec.Log
@@ -897,8 +913,63 @@ func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Targe
 			spec.Log.File(s.Path, nil)
 		}
 	}
+	if len(newDirs) > 0 {
+		if err := e.restoreFullPaths(ctx, req, tgt, spec, newDirs, cr); err != nil {
+			return nil, err
+		}
+	}
 	st.BytesRead = cr.n
 	return st, nil
+}
+
+type fullPathDir struct {
+	dest string
+	sel  Selection
+}
+
+// restoreFullPaths (RECOVER_FULL_PATHS=Y) gives the directories a DAR
+// created along the recovery path their permissions and ACLs from the
+// image: it reads the directories (phase III) from the start of the image.
+func (e *Engine) restoreFullPaths(ctx context.Context, req *engines.RecoverRequest, tgt Target, spec RestoreSpec, dirs []fullPathDir, cr *countReader) error {
+	if err := req.Seek(0, 0); err != nil {
+		return fmt.Errorf("%s: %w", MsgMediaErrorRead, err)
+	}
+	rd, err := format.NewReader(cr)
+	if err != nil {
+		return tapeErr(err)
+	}
+	r := &restorer{ctx: ctx, rd: rd, tgt: tgt, spec: spec, dirs: map[uint32]*tapeDir{}, created: map[string]bool{}}
+	if err := r.readMapsAndDirs(); err != nil {
+		return err
+	}
+	tree, _ := r.tree()
+	paths := map[uint32][]string{}
+	r.walk(tree, format.RootIno, "", paths)
+	byPath := map[string]uint32{}
+	for ino, ps := range paths {
+		for _, p := range ps {
+			byPath[p] = ino
+		}
+	}
+	for _, d := range dirs {
+		// dest ends with the original path: map the directory back
+		orig := strings.Trim(d.sel.Path, "/")
+		dest := strings.Trim(d.sel.Dest, "/")
+		prefix := strings.TrimSuffix(dest, orig)
+		if !strings.HasPrefix(d.dest, prefix) {
+			continue
+		}
+		ino, ok := byPath[strings.Trim(strings.TrimPrefix(d.dest, prefix), "/")]
+		if !ok || r.dirs[ino] == nil {
+			continue
+		}
+		td := r.dirs[ino]
+		r.setXattrs(d.dest, td.xattrs)
+		if err := tgt.SetAttr(d.dest, attrOfDinode(td.hdr.Inode)); err != nil {
+			r.logf(engines.LogWarning, "RESTORE: attributes of %s: %v", d.dest, err)
+		}
+	}
+	return nil
 }
 
 func pathDir(p string) string {

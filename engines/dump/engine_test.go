@@ -398,9 +398,47 @@ func TestDAR(t *testing.T) {
 	if err, ok := rrec.files["/big/small.txt"]; !ok || err != nil {
 		t.Errorf("LOG_FILE for the DAR: %v %v", ok, err)
 	}
+	// RECOVER_FULL_PATHS: the directories created along the path get their
+	// permissions from the image
+	w.SetAttr(d.Ino, volume.SetAttrIn{Valid: volume.SetMode | volume.SetUID, Mode: 0o750, UID: 1000})
+	img2, _ := l.backup(t, rec, "FILESYSTEM", "/vs1/vol1", "HIST", "Y", "UPDATE", "N")
+	stream = &seekStream{img: img2}
+	_, err = l.eng.Recover(context.Background(), &engines.RecoverRequest{
+		Env:    envOf("FILESYSTEM", "/vs1/vol2", "DIRECT", "Y", "ENHANCED_DAR_ENABLED", "Y", "RECOVER_FULL_PATHS", "Y"),
+		Names:  []engines.NameEntry{{OriginalPath: "/big/small.txt", DestinationPath: "/vs1/vol2/full/big/small.txt", FhInfo: rec.nodes[small.Ino].FhInfo}},
+		Stream: stream, Seek: stream.seek,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := w2.Resolve("full/big"); err != nil || a.Mode&0o7777 != 0o750 || a.UID != 1000 {
+		t.Errorf("RECOVER_FULL_PATHS directory: %+v %v", a, err)
+	}
+	if a, err := w2.Resolve("full"); err != nil || a.Mode&0o7777 == 0o750 {
+		t.Errorf("a directory outside the original path got attributes: %+v %v", a, err)
+	}
+	stream = &seekStream{img: img2}
+	_, err = l.eng.Recover(context.Background(), &engines.RecoverRequest{
+		Env:    envOf("FILESYSTEM", "/vs1/vol2", "DIRECT", "Y", "ENHANCED_DAR_ENABLED", "Y", "RECOVER_FULL_PATHS", "Y"),
+		Names:  []engines.NameEntry{{OriginalPath: "/big/small.txt", DestinationPath: "/vs1/vol2/elsewhere.txt", FhInfo: rec.nodes[small.Ino].FhInfo}},
+		Stream: stream, Seek: stream.seek,
+	})
+	if !errors.Is(err, dump.ErrBadEnv) {
+		t.Errorf("RECOVER_FULL_PATHS with a path not ending with the original: %v", err)
+	}
+	// record size checks
+	if err := dump.CheckRecordSize(img[:1024], 10240, false); !errors.Is(err, dump.ErrRecordTooSmall) || err.Error() != "Tape record size is too small. Try a larger size." {
+		t.Errorf("record size 10240: %v", err)
+	}
+	if err := dump.CheckRecordSize(img[:1024], 131072, true); err == nil || err.Error() != "Tape record size should be 65536 and not 131072" {
+		t.Errorf("record size 131072: %v", err)
+	}
+	if err := dump.CheckRecordSize(img[:1024], 65536, true); err != nil {
+		t.Error(err)
+	}
 	// a directory DAR without enhanced DAR fails with the seed message
 	dfh := rec.nodes[d.Ino].FhInfo
-	stream = &seekStream{img: img}
+	stream = &seekStream{img: img2}
 	_, err = l.eng.Recover(context.Background(), &engines.RecoverRequest{
 		Env:    envOf("FILESYSTEM", "/vs1/vol2", "DIRECT", "Y"),
 		Names:  []engines.NameEntry{{OriginalPath: "/big", DestinationPath: "/vs1/vol2/bigdir", FhInfo: dfh}},
@@ -409,7 +447,7 @@ func TestDAR(t *testing.T) {
 	if !errors.Is(err, dump.ErrNoFiles) || err.Error() != "No files were created" {
 		t.Errorf("directory DAR without ENHANCED_DAR_ENABLED: %v", err)
 	}
-	stream = &seekStream{img: img}
+	stream = &seekStream{img: img2}
 	res, err = l.eng.Recover(context.Background(), &engines.RecoverRequest{
 		Env:    envOf("FILESYSTEM", "/vs1/vol2", "DIRECT", "Y", "ENHANCED_DAR_ENABLED", "Y"),
 		Names:  []engines.NameEntry{{OriginalPath: "/big", DestinationPath: "/vs1/vol2/bigdir", FhInfo: dfh}},
