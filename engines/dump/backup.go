@@ -289,6 +289,7 @@ func WriteImage(ctx context.Context, src Source, w io.Writer, spec DumpSpec) (*I
 
 	// Phase III: directories.
 	phase(PhaseIII)
+	var dirNodes []engines.FileStat
 	for _, ino := range order {
 		n := nodes[ino]
 		if !n.attr.IsDir() {
@@ -316,9 +317,14 @@ func WriteImage(ctx context.Context, src Source, w io.Writer, spec DumpSpec) (*I
 					return nil, err
 				}
 			}
-			if err := hist.AddNode(fileStat(n.attr, uint64(dino), uint64(off))); err != nil {
-				return nil, err
-			}
+			dirNodes = append(dirNodes, fileStat(n.attr, uint64(dino), uint64(off)))
+		}
+	}
+	// Directory nodes once every directory entry has been named, so that
+	// each ADD_NODE follows the ADD_DIR naming it.
+	for _, st := range dirNodes {
+		if err := hist.AddNode(st); err != nil {
+			return nil, err
 		}
 	}
 	phase(PhaseIIIa) // ACLs travel with each inode as EXT_XATTR records

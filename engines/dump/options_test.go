@@ -103,6 +103,36 @@ func TestRecoverOptions(t *testing.T) {
 	if !strings.Contains(joined, "./dir/nested/deep.txt") || res.Files < 30 {
 		t.Errorf("LIST output (%d files):\n%s", res.Files, joined)
 	}
+	// the listing's table of contents (START_RECOVER_FILEHIST) carries
+	// positions a DAR can use
+	rec = newRecorder()
+	if _, err := l.eng.Recover(context.Background(), &engines.RecoverRequest{Env: envOf("FILESYSTEM", "/vs1/vol3", "LIST", "Y"),
+		Stream: bytes.NewReader(img), History: rec}); err != nil {
+		t.Fatal(err)
+	}
+	st, ok := rec.toc["/dir/nested/deep.txt"]
+	if !ok || st.FhInfo == ^uint64(0) || st.Size != 10 || st.Type != engines.FileReg {
+		t.Fatalf("table of contents entry %+v %v", st, ok)
+	}
+	s := &seekStream{img: img}
+	if _, err := l.eng.Recover(context.Background(), &engines.RecoverRequest{Env: envOf("FILESYSTEM", "/vs1/vol2", "DIRECT", "Y"),
+		Names:  []engines.NameEntry{{OriginalPath: "/dir/nested/deep.txt", DestinationPath: "/vs1/vol2/fromtoc.txt", FhInfo: st.FhInfo}},
+		Stream: s, Seek: s.seek}); err != nil {
+		t.Fatal(err)
+	}
+	if readVol(t, w2, "fromtoc.txt") != "deep file\n" {
+		t.Error("DAR from the table of contents")
+	}
+	// EXTRACT_ACL=N: no ACLs restored (other xattrs are)
+	if _, err := l.recover(t, img, []engines.NameEntry{{OriginalPath: "/acl.txt", DestinationPath: "/vs1/vol2/noacl", FhInfo: ^uint64(0)}},
+		"FILESYSTEM", "/vs1/vol2", "EXTRACT_ACL", "N"); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := w2.Resolve("noacl/acl.txt"); err != nil {
+		t.Fatal(err)
+	} else if _, err := w2.GetXattr(a.Ino, "system.posix_acl_access"); err == nil {
+		t.Error("EXTRACT_ACL=N restored an ACL")
+	}
 	// NOWRITE: read everything, write nothing
 	res, err = l.recover(t, img, nil, "FILESYSTEM", "/vs1/vol3", "NOWRITE", "Y")
 	if err != nil || res.BytesRead != int64(len(img)) {
@@ -336,4 +366,38 @@ func TestSessionLimit(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// A cancelled backup leaves no snapshot and no lock behind.
+func TestBackupCancelled(t *testing.T) {
+	l := newLab(t)
+	v, w := l.volume(t, "vol1", 16<<20)
+	f, _ := w.Create(volume.RootIno, "f", 0o644, volume.Owner{})
+	w.Write(f.Ino, 0, bytes.Repeat([]byte("x"), 4<<20))
+	ctx, cancel := context.WithCancel(context.Background())
+	cw := &cancelWriter{cancel: cancel}
+	_, err := l.eng.Backup(ctx, &engines.BackupRequest{Env: envOf("FILESYSTEM", "/vs1/vol1"), Stream: cw})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled backup: %v", err)
+	}
+	if snaps, _ := snapshot.List(v); len(snaps) != 0 {
+		t.Errorf("snapshots left: %v", snaps)
+	}
+	// the next backup gets the same automatic name again and works
+	if _, err := l.eng.Backup(context.Background(), &engines.BackupRequest{Env: envOf("FILESYSTEM", "/vs1/vol1"), Stream: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type cancelWriter struct {
+	cancel func()
+	n      int
+}
+
+func (c *cancelWriter) Write(p []byte) (int, error) {
+	c.n += len(p)
+	if c.n > 64<<10 {
+		c.cancel()
+	}
+	return len(p), nil
 }

@@ -63,6 +63,7 @@ type RestoreStats struct {
 }
 
 type tapeDir struct {
+	off    int64 // image offset of the directory's header
 	hdr    format.Header
 	ents   []format.Dirent
 	xattrs []format.Xattr
@@ -211,7 +212,7 @@ func (r *restorer) readMapsAndDirs() error {
 		if err != nil {
 			return tapeErr(err)
 		}
-		r.dirs[e.Ino()] = &tapeDir{hdr: e.Header, ents: ents}
+		r.dirs[e.Ino()] = &tapeDir{off: e.Offset, hdr: e.Header, ents: ents}
 	}
 }
 
@@ -289,6 +290,28 @@ func depth(p string) int {
 }
 
 func (r *restorer) list() (*RestoreStats, error) {
+	// drain the image first: the table of contents carries each inode's
+	// attributes and position (FhInfo)
+	type node struct {
+		hdr format.Header
+		off int64
+	}
+	nodes := map[uint32]node{}
+	for ino, d := range r.dirs {
+		nodes[ino] = node{d.hdr, d.off}
+	}
+	for {
+		e, err := r.next()
+		if err != nil {
+			return nil, err
+		}
+		if e.Kind == format.KindEnd {
+			break
+		}
+		if e.Kind == format.KindInode {
+			nodes[e.Ino()] = node{e.Header, e.Offset}
+		}
+	}
 	dirs, _ := r.tree()
 	paths := map[uint32][]string{}
 	r.walk(dirs, format.RootIno, "", paths)
@@ -303,9 +326,11 @@ func (r *restorer) list() (*RestoreStats, error) {
 		for _, p := range paths[ino] {
 			r.logf(engines.LogNormal, "%10d\t./%s", ino, p)
 			if r.spec.History != nil {
-				st := engines.FileStat{Node: uint64(ino), FhInfo: ^uint64(0), Type: engines.FileReg}
-				if _, ok := dirs[ino]; ok {
-					st.Type = engines.FileDir
+				n, ok := nodes[ino]
+				st := engines.FileStat{Node: uint64(ino), FhInfo: ^uint64(0), Type: engines.FileOther}
+				if ok {
+					st = fileStat(attrOfDinode(n.hdr.Inode), uint64(ino), uint64(n.off))
+					st.Links = uint32(n.hdr.Inode.Nlink)
 				}
 				if err := r.spec.History.AddFile("/"+p, st); err != nil {
 					return nil, err
@@ -313,16 +338,6 @@ func (r *restorer) list() (*RestoreStats, error) {
 			}
 		}
 		r.st.Files++
-	}
-	// drain the rest of the image so the stream is consumed and checked
-	for {
-		e, err := r.next()
-		if err != nil {
-			return nil, err
-		}
-		if e.Kind == format.KindEnd {
-			break
-		}
 	}
 	r.st.BytesRead = r.rd.Consumed()
 	return &r.st, nil

@@ -246,6 +246,7 @@ type recorder struct {
 	mu     sync.Mutex
 	dirs   []string
 	nodes  map[uint64]engines.FileStat
+	toc    map[string]engines.FileStat
 	msgs   []string
 	files  map[string]error
 	phases []string
@@ -253,10 +254,15 @@ type recorder struct {
 }
 
 func newRecorder() *recorder {
-	return &recorder{nodes: map[uint64]engines.FileStat{}, files: map[string]error{}}
+	return &recorder{nodes: map[uint64]engines.FileStat{}, toc: map[string]engines.FileStat{}, files: map[string]error{}}
 }
 
-func (r *recorder) AddFile(path string, st engines.FileStat) error { return nil }
+func (r *recorder) AddFile(path string, st engines.FileStat) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.toc[path] = st
+	return nil
+}
 func (r *recorder) AddDir(name string, dir, node uint64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
