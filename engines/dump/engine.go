@@ -53,6 +53,7 @@ type Engine struct {
 	sessions atomic.Int32
 	ids      atomic.Int64
 	stateMu  sync.Mutex
+	states   map[string][]byte // restore chain states without a data directory
 }
 
 // Option configures New.
@@ -108,7 +109,7 @@ func New(store *volume.Store, opts ...Option) *Engine {
 	if e.dataDir != "" {
 		e.history = NewHistory(filepath.Join(e.dataDir, "dumpdates"))
 	} else {
-		e.history = NewHistory(filepath.Join(os.TempDir(), "tapelab-dumpdates"))
+		e.history = NewHistory("")
 	}
 	return e
 }
@@ -783,12 +784,17 @@ func (e *Engine) statePath(dest string) string {
 }
 
 func (e *Engine) loadState(dest string) (*RestoreState, error) {
-	if e.dataDir == "" {
-		return &RestoreState{}, nil
-	}
 	e.stateMu.Lock()
 	defer e.stateMu.Unlock()
-	b, err := os.ReadFile(e.statePath(dest))
+	var b []byte
+	var err error
+	if e.dataDir == "" {
+		if b = e.states[dest]; b == nil {
+			return &RestoreState{}, nil
+		}
+	} else {
+		b, err = os.ReadFile(e.statePath(dest))
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return &RestoreState{}, nil
 	}
@@ -803,17 +809,21 @@ func (e *Engine) loadState(dest string) (*RestoreState, error) {
 }
 
 func (e *Engine) saveState(dest string, st *RestoreState) error {
-	if e.dataDir == "" {
-		return nil
-	}
 	e.stateMu.Lock()
 	defer e.stateMu.Unlock()
-	p := e.statePath(dest)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
 	b, err := json.Marshal(st)
 	if err != nil {
+		return err
+	}
+	if e.dataDir == "" {
+		if e.states == nil {
+			e.states = map[string][]byte{}
+		}
+		e.states[dest] = b
+		return nil
+	}
+	p := e.statePath(dest)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
 	if err := os.WriteFile(p+".tmp", b, 0o644); err != nil {

@@ -25,13 +25,18 @@ type DumpRecord struct {
 // path and level, tab-separated: path level unix-time snapshot).
 type History struct {
 	mu   sync.Mutex
-	file string
+	file string       // "" = kept in memory only
+	mem  []DumpRecord // the records when file is ""
 }
 
-// NewHistory uses file (created on first update).
+// NewHistory uses file (created on first update); "" keeps the history in
+// memory (an engine without a data directory).
 func NewHistory(file string) *History { return &History{file: file} }
 
 func (h *History) load() ([]DumpRecord, error) {
+	if h.file == "" {
+		return append([]DumpRecord(nil), h.mem...), nil
+	}
 	f, err := os.Open(h.file)
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -113,6 +118,10 @@ func (h *History) Update(r DumpRecord) error {
 		}
 		return kept[i].Level < kept[j].Level
 	})
+	if h.file == "" {
+		h.mem = kept
+		return nil
+	}
 	if err := os.MkdirAll(filepath.Dir(h.file), 0o755); err != nil {
 		return err
 	}
