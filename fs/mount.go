@@ -192,18 +192,37 @@ func (m *MountPoint) Wait() { m.server.Wait() }
 // not connected", what a SIGKILLed server leaves behind). A live mount is
 // refused with ErrMounted.
 func PrepareMountpoint(dir string) error {
+	mounted, err := isMountpoint(dir)
+	if err != nil {
+		return err
+	}
+	if mounted {
+		// stat(2) of a mount root can be answered from the kernel's attribute
+		// cache even when the server is gone; statfs(2) always asks it.
+		var sfs syscall.Statfs_t
+		err := syscall.Statfs(dir, &sfs)
+		if err == nil {
+			return fmt.Errorf("%s: %w", dir, ErrMounted)
+		}
+		if !errors.Is(err, syscall.ENOTCONN) && !errors.Is(err, syscall.ECONNABORTED) {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+		if err := lazyUnmount(dir); err != nil {
+			return fmt.Errorf("detach stale mount at %s: %w", dir, err)
+		}
+	}
 	st, err := os.Stat(dir)
 	switch {
 	case err == nil:
 		if !st.IsDir() {
 			return fmt.Errorf("%s: %w", dir, ErrNotDir)
 		}
+		return nil
 	case errors.Is(err, syscall.ENOTCONN):
+		// A dead mount this namespace's mountinfo did not show (mounted
+		// over, or racing): detach it too.
 		if err := lazyUnmount(dir); err != nil {
 			return fmt.Errorf("detach stale mount at %s: %w", dir, err)
-		}
-		if _, err := os.Stat(dir); err != nil {
-			return fmt.Errorf("stale mount at %s: still unusable after detach: %w", dir, err)
 		}
 		return nil
 	case errors.Is(err, os.ErrNotExist):
@@ -211,12 +230,6 @@ func PrepareMountpoint(dir string) error {
 	default:
 		return err
 	}
-	if mounted, err := isMountpoint(dir); err != nil {
-		return err
-	} else if mounted {
-		return fmt.Errorf("%s: %w", dir, ErrMounted)
-	}
-	return nil
 }
 
 // lazyUnmount detaches dir with fusermount3 -uz, falling back to
