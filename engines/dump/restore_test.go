@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"tapelab/engines/dump"
 	"tapelab/engines/dump/format"
@@ -75,4 +76,24 @@ func TestRestoreOutOfOrder(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "in order") {
 		t.Fatalf("level 1 over an older chain: %v", err)
 	}
+}
+
+// Restoring over an existing tree: files are overwritten (contents,
+// links), directories are kept.
+func TestRestoreOverExistingTree(t *testing.T) {
+	dir := t.TempDir()
+	img := readFixture(t, "level0.dump")
+	restoreImage(t, img, dir, dump.RestoreSpec{State: &dump.RestoreState{}})
+	os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("changed"), 0o644)
+	os.Remove(filepath.Join(dir, "hardlink-to-hello"))
+	os.WriteFile(filepath.Join(dir, "hardlink-to-hello"), []byte("a separate file"), 0o644)
+	os.WriteFile(filepath.Join(dir, "dir", "extra.txt"), []byte("not on tape"), 0o644)
+	restoreImage(t, img, dir, dump.RestoreSpec{State: &dump.RestoreState{}})
+	// directories are not overwritten: the extra file stays
+	if err := os.Remove(filepath.Join(dir, "dir", "extra.txt")); err != nil {
+		t.Fatal(err)
+	}
+	mt := time.Unix(1700000420, 0)
+	os.Chtimes(filepath.Join(dir, "dir"), mt, mt)
+	compareTree(t, dir, "expect-level0.tsv")
 }
