@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"tapelab/engines"
 	"tapelab/ndmp/wire"
@@ -35,9 +36,10 @@ type dataService struct {
 	localMover net.Conn // the MOVER end of a DATA_LISTEN LOCAL, until MOVER_CONNECT takes it
 	localMine  net.Conn
 
-	cancel  context.CancelFunc
-	done    chan struct{}
-	holding bool // holds one of the server's data-operation slots
+	accepted chan struct{} // closed when a DATA_LISTEN TCP connection arrives
+	cancel   context.CancelFunc
+	done     chan struct{}
+	holding  bool // holds one of the server's data-operation slots
 }
 
 func newDataService(s *Session) *dataService {
@@ -126,15 +128,17 @@ func (s *Session) dataListen(req any) any {
 		}
 		d.listener = l
 		d.addr = tcpAddr(l.Addr())
-		go d.accept(l)
+		d.accepted = make(chan struct{})
+		go d.accept(l, d.accepted)
 	}
 	d.state, d.halt = wire.DataStateListen, wire.DataHaltNA
 	return &wire.ListenReply{Addr: d.addr}
 }
 
-func (d *dataService) accept(l net.Listener) {
+func (d *dataService) accept(l net.Listener, accepted chan struct{}) {
 	c, err := l.Accept()
 	l.Close()
+	defer close(accepted)
 	d.s.mu.Lock()
 	defer d.s.mu.Unlock()
 	if err != nil || d.state != wire.DataStateListen || d.listener != l {
@@ -226,8 +230,24 @@ func (s *Session) dataStartLocked(butype string) (engines.Engine, wire.Error) {
 	return eng, wire.NoErr
 }
 
+// waitDataAccept gives a DATA_LISTEN TCP connection that the peer mover
+// has already made (MOVER_CONNECT returned) a moment to be accepted.
+func (s *Session) waitDataAccept() {
+	s.mu.Lock()
+	ch := s.data.accepted
+	listening := s.data.state == wire.DataStateListen
+	s.mu.Unlock()
+	if ch != nil && listening {
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
 func (s *Session) dataStartBackup(req any) any {
 	r := req.(*wire.DataStartBackupRequest)
+	s.waitDataAccept()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	eng, e := s.dataStartLocked(r.Butype)
@@ -309,6 +329,7 @@ func (s *Session) dataStartRecoverFilehist(req any) any {
 }
 
 func (s *Session) startRecover(r *wire.DataStartRecoverRequest, op wire.DataOperation) any {
+	s.waitDataAccept()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	eng, e := s.dataStartLocked(r.Butype)

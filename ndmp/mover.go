@@ -306,6 +306,13 @@ func (m *mover) activateLocked(c net.Conn) {
 
 // pauseAndWait pauses the mover and waits for CONTINUE (true) or a halt (false).
 func (m *mover) pauseAndWait(reason wire.MoverPauseReason, seek uint64, stop chan struct{}) bool {
+	return m.pauseAndWaitClosed(reason, seek, stop, nil)
+}
+
+// pauseAndWaitClosed also ends the pause when the data connection closes
+// (closed non-nil): a recover whose DATA side finished needs no more tape,
+// the mover halts with CONNECT_CLOSED.
+func (m *mover) pauseAndWaitClosed(reason wire.MoverPauseReason, seek uint64, stop, closed chan struct{}) bool {
 	m.s.mu.Lock()
 	if m.state != wire.MoverStateActive {
 		m.s.mu.Unlock()
@@ -318,6 +325,9 @@ func (m *mover) pauseAndWait(reason wire.MoverPauseReason, seek uint64, stop cha
 	case <-m.cont:
 		return true
 	case <-stop:
+		return false
+	case <-closed:
+		m.haltNow(wire.MoverHaltConnectClosed)
 		return false
 	}
 }
@@ -454,7 +464,7 @@ func (m *mover) runRecover(c net.Conn, stop, done chan struct{}) {
 			}
 		}
 		if want < winOff || want >= winEnd {
-			if !m.pauseAndWait(wire.MoverPauseSeek, want, stop) {
+			if !m.pauseAndWaitClosed(wire.MoverPauseSeek, want, stop, closed) {
 				return
 			}
 			cachedBlk = math.MaxUint64
@@ -465,7 +475,7 @@ func (m *mover) runRecover(c net.Conn, stop, done chan struct{}) {
 		if blk != cachedBlk {
 			t := m.currentTape()
 			if t == nil {
-				if !m.pauseAndWait(wire.MoverPauseEOM, want, stop) {
+				if !m.pauseAndWaitClosed(wire.MoverPauseEOM, want, stop, closed) {
 					return
 				}
 				continue
@@ -483,7 +493,7 @@ func (m *mover) runRecover(c net.Conn, stop, done chan struct{}) {
 				case errors.Is(err, ErrEOD), errors.Is(err, ErrEndOfMedium), errors.Is(err, ErrNotReady):
 					reason = wire.MoverPauseEOM
 				}
-				if !m.pauseAndWait(reason, want, stop) {
+				if !m.pauseAndWaitClosed(reason, want, stop, closed) {
 					return
 				}
 				cachedBlk = math.MaxUint64

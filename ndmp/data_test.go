@@ -1,0 +1,257 @@
+package ndmp
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"tapelab/engines"
+	"tapelab/ndmp/client"
+	"tapelab/ndmp/ndmptest"
+	"tapelab/ndmp/wire"
+)
+
+// dmaRun drives an operation to completion like a DMA: it answers
+// NOTIFY_DATA_READ with MOVER_READ, handles mover pauses with onPause, and
+// returns once both DATA and MOVER have halted.
+type dmaResult struct {
+	dataHalt  wire.DataHaltReason
+	moverHalt wire.MoverHaltReason
+	files     []wire.File
+	logs      []string
+	pauses    []wire.NotifyMoverPausedPost
+}
+
+func dmaRun(t *testing.T, data, tape *client.Client, onPause func(wire.NotifyMoverPausedPost)) dmaResult {
+	t.Helper()
+	var res dmaResult
+	dataDone, moverDone := false, false
+	handle := func(p client.Post) {
+		switch b := p.Body.(type) {
+		case *wire.NotifyDataHaltedPost:
+			res.dataHalt, dataDone = b.Reason, true
+		case *wire.NotifyMoverHaltedPost:
+			res.moverHalt, moverDone = b.Reason, true
+		case *wire.NotifyDataReadPost:
+			if err := tape.MoverRead(b.Offset, b.Length); err != nil {
+				t.Errorf("MOVER_READ: %v", err)
+			}
+		case *wire.NotifyMoverPausedPost:
+			res.pauses = append(res.pauses, *b)
+			if onPause != nil {
+				onPause(*b)
+			}
+		case *wire.FHAddFilePost:
+			res.files = append(res.files, b.Files...)
+		case *wire.LogMessagePost:
+			res.logs = append(res.logs, b.Entry)
+		}
+	}
+	deadline := time.After(60 * time.Second)
+	for !dataDone || !moverDone {
+		select {
+		case p, ok := <-data.Posts():
+			if !ok {
+				t.Fatal("data connection closed")
+			}
+			handle(p)
+		case p, ok := <-tape.Posts():
+			if !ok {
+				t.Fatal("tape connection closed")
+			}
+			handle(p)
+		case <-deadline:
+			t.Fatalf("operation did not finish: data halt %d (done %v), mover halt %d (done %v), %d files, logs %q, pauses %+v",
+				res.dataHalt, dataDone, res.moverHalt, moverDone, len(res.files), res.logs, res.pauses)
+		}
+	}
+	return res
+}
+
+func labServer(t *testing.T, tapes ...*memTape) (*Server, string) {
+	return startTestServer(t, Config{Devices: &memDevices{tapes: tapes}, Engines: []engines.Engine{ndmptest.LabEngine{}}})
+}
+
+func TestDataBackupRecoverLocal(t *testing.T) {
+	tape := &memTape{id: "MEM0", loaded: true}
+	_, addr := labServer(t, tape)
+	c := dialTest(t, addr)
+	bi, err := c.GetButypeInfo()
+	if err != nil || len(bi.Butypes) != 1 || bi.Butypes[0].Name != "lab" {
+		t.Fatalf("butypes %+v %v", bi, err)
+	}
+	expectErr(t, "tape open", c.TapeOpen("nrst0a", wire.TapeRDWRMode), wire.NoErr)
+	expectErr(t, "record size", c.MoverSetRecordSize(65536), wire.NoErr)
+	expectErr(t, "window", c.MoverSetWindow(0, ^uint64(0)), wire.NoErr)
+	_, err = c.MoverListen(wire.MoverModeRead, wire.AddrLocal)
+	expectErr(t, "mover listen", err, wire.NoErr)
+	expectErr(t, "data connect", c.DataConnect(wire.Addr{Type: wire.AddrLocal}), wire.NoErr)
+	const size = 1000000
+	env := []wire.PVal{{Name: "SIZE", Value: "1000000"}, {Name: "HIST", Value: "y"}, {Name: "FILES", Value: "300"}}
+	expectErr(t, "start backup", c.DataStartBackup("lab", env), wire.NoErr)
+	res := dmaRun(t, c, c, nil)
+	if res.dataHalt != wire.DataHaltSuccessful || res.moverHalt != wire.MoverHaltConnectClosed {
+		t.Fatalf("halts: data %d mover %d", res.dataHalt, res.moverHalt)
+	}
+	if len(res.files) != 300 || res.files[299].Names[0].Name != "/f299" {
+		t.Fatalf("file history: %d entries", len(res.files))
+	}
+	renv, err := c.DataGetEnv()
+	expectErr(t, "get env", err, wire.NoErr)
+	if len(renv) != 2 || renv[0].Name != "DUMP_DATE" {
+		t.Fatalf("env %+v", renv)
+	}
+	ds, _ := c.DataGetState()
+	if ds.BytesProcessed != size || ds.State != wire.DataStateHalted {
+		t.Fatalf("data state %+v", ds)
+	}
+	ms, _ := c.MoverGetState()
+	if ms.RecordNum != 16 || ms.BytesMoved != 16*65536 {
+		t.Fatalf("mover state %+v", ms)
+	}
+	expectErr(t, "data stop", c.DataStop(), wire.NoErr)
+	expectErr(t, "mover stop", c.MoverStop(), wire.NoErr)
+	_, err = c.TapeMTIO(wire.MTIOEOF, 1)
+	expectErr(t, "weof", err, wire.NoErr)
+	// 16 records of 64 KiB, the last one padded.
+	if len(tape.objs) != 17 || len(tape.objs[15].data) != 65536 || !tape.objs[16].fm {
+		t.Fatalf("tape holds %d objects", len(tape.objs))
+	}
+
+	// Recover it.
+	_, err = c.TapeMTIO(wire.MTIOREW, 1)
+	expectErr(t, "rewind", err, wire.NoErr)
+	expectErr(t, "window", c.MoverSetWindow(0, ^uint64(0)), wire.NoErr)
+	_, err = c.MoverListen(wire.MoverModeWrite, wire.AddrLocal)
+	expectErr(t, "mover listen write", err, wire.NoErr)
+	expectErr(t, "data connect", c.DataConnect(wire.Addr{Type: wire.AddrLocal}), wire.NoErr)
+	expectErr(t, "start recover", c.DataStartRecover("lab", []wire.PVal{{Name: "SIZE", Value: "1000000"}}, []wire.Name{{OriginalPath: "/f1", DestinationPath: "/r/f1"}}), wire.NoErr)
+	res = dmaRun(t, c, c, nil)
+	if res.dataHalt != wire.DataHaltSuccessful {
+		t.Fatalf("recover halted %d (logs %q)", res.dataHalt, res.logs)
+	}
+	expectErr(t, "data stop", c.DataStop(), wire.NoErr)
+	expectErr(t, "mover stop", c.MoverStop(), wire.NoErr)
+}
+
+func TestDataThreeWayTCP(t *testing.T) {
+	tape := &memTape{id: "MEM0", loaded: true}
+	_, addr := labServer(t, tape)
+	tc := dialTest(t, addr) // tape/mover session
+	dc := dialTest(t, addr) // data session
+	expectErr(t, "tape open", tc.TapeOpen("nrst0a", wire.TapeRDWRMode), wire.NoErr)
+	expectErr(t, "record size", tc.MoverSetRecordSize(32768), wire.NoErr)
+	a, err := tc.MoverListen(wire.MoverModeRead, wire.AddrTCP)
+	expectErr(t, "mover listen tcp", err, wire.NoErr)
+	if a.Type != wire.AddrTCP || len(a.TCP) != 1 || a.TCP[0].IP != 0x7f000001 {
+		t.Fatalf("listen address %+v", a)
+	}
+	expectErr(t, "data connect", dc.DataConnect(a), wire.NoErr)
+	expectErr(t, "start backup", dc.DataStartBackup("lab", []wire.PVal{{Name: "SIZE", Value: "300000"}}), wire.NoErr)
+	res := dmaRun(t, dc, tc, nil)
+	if res.dataHalt != wire.DataHaltSuccessful || res.moverHalt != wire.MoverHaltConnectClosed {
+		t.Fatalf("halts %+v", res)
+	}
+	if n := len(tape.objs); n != 10 { // ceil(300000/32768)
+		t.Fatalf("%d records on tape", n)
+	}
+
+	// Recover the other way round: DATA listens, the mover connects.
+	expectErr(t, "data stop", dc.DataStop(), wire.NoErr)
+	expectErr(t, "mover stop", tc.MoverStop(), wire.NoErr)
+	tc.TapeMTIO(wire.MTIOREW, 1)
+	da, err := dc.DataListen(wire.AddrTCP)
+	expectErr(t, "data listen", err, wire.NoErr)
+	expectErr(t, "mover connect", tc.MoverConnect(wire.MoverModeWrite, da), wire.NoErr)
+	expectErr(t, "start recover", dc.DataStartRecover("lab", []wire.PVal{{Name: "SIZE", Value: "300000"}}, nil), wire.NoErr)
+	res = dmaRun(t, dc, tc, nil)
+	if res.dataHalt != wire.DataHaltSuccessful {
+		t.Fatalf("recover: %+v %q", res, res.logs)
+	}
+}
+
+func TestDataErrors(t *testing.T) {
+	tape := &memTape{id: "MEM0", loaded: true}
+	_, addr := labServer(t, tape)
+	c := dialTest(t, addr)
+	expectErr(t, "backup idle", c.DataStartBackup("lab", nil), wire.IllegalStateErr)
+	expectErr(t, "stop idle", c.DataStop(), wire.IllegalStateErr)
+	expectErr(t, "abort idle", c.DataAbort(), wire.IllegalStateErr)
+	_, err := c.DataGetEnv()
+	expectErr(t, "env idle", err, wire.IllegalStateErr)
+	expectErr(t, "connect local without mover", c.DataConnect(wire.Addr{Type: wire.AddrLocal}), wire.IllegalStateErr)
+	_, err = c.DataListen(7)
+	expectErr(t, "listen bogus", err, wire.IllegalArgsErr)
+	expectErr(t, "tape open", c.TapeOpen("nrst0a", wire.TapeRDWRMode), wire.NoErr)
+	_, err = c.MoverListen(wire.MoverModeRead, wire.AddrLocal)
+	expectErr(t, "mover listen", err, wire.NoErr)
+	expectErr(t, "data connect", c.DataConnect(wire.Addr{Type: wire.AddrLocal}), wire.NoErr)
+	expectErr(t, "unknown butype", c.DataStartBackup("smtape", nil), wire.IllegalArgsErr)
+	ds, _ := c.DataGetState()
+	if ds.State != wire.DataStateConnected {
+		t.Fatalf("after a refused start the data service is %d", ds.State)
+	}
+	// A failing engine halts with INTERNAL_ERROR and a log message.
+	expectErr(t, "start", c.DataStartBackup("lab", []wire.PVal{{Name: "FAIL", Value: "1"}}), wire.NoErr)
+	res := dmaRun(t, c, c, nil)
+	if res.dataHalt != wire.DataHaltInternalError {
+		t.Fatalf("halt %d", res.dataHalt)
+	}
+	found := false
+	for _, l := range res.logs {
+		found = found || bytes.Contains([]byte(l), []byte("failing as asked"))
+	}
+	if !found {
+		t.Fatalf("no log message: %q", res.logs)
+	}
+}
+
+// TestMoverSpansCartridges writes an image bigger than one cartridge: the
+// mover pauses with EOM, the DMA "changes the cartridge" and continues,
+// and the two cartridges hold the whole image.
+func TestMoverSpansCartridges(t *testing.T) {
+	tape := &memTape{id: "MEM0", loaded: true, capacity: 200000, ew: 150000}
+	_, addr := labServer(t, tape)
+	c := dialTest(t, addr)
+	expectErr(t, "tape open", c.TapeOpen("nrst0a", wire.TapeRDWRMode), wire.NoErr)
+	expectErr(t, "record size", c.MoverSetRecordSize(16384), wire.NoErr)
+	_, err := c.MoverListen(wire.MoverModeRead, wire.AddrLocal)
+	expectErr(t, "mover listen", err, wire.NoErr)
+	expectErr(t, "data connect", c.DataConnect(wire.Addr{Type: wire.AddrLocal}), wire.NoErr)
+	expectErr(t, "start", c.DataStartBackup("lab", []wire.PVal{{Name: "SIZE", Value: "300000"}}), wire.NoErr)
+	var first [][]byte
+	res := dmaRun(t, c, c, func(p wire.NotifyMoverPausedPost) {
+		if p.Reason != wire.MoverPauseEOM {
+			t.Errorf("pause reason %d", p.Reason)
+			return
+		}
+		// Swap the cartridge as a robot would: close, replace, reopen.
+		expectErr(t, "tape close", c.TapeClose(), wire.NoErr)
+		tape.mu.Lock()
+		for _, o := range tape.objs {
+			first = append(first, o.data)
+		}
+		tape.objs, tape.pos, tape.used = nil, 0, 0
+		tape.mu.Unlock()
+		expectErr(t, "tape reopen", c.TapeOpen("nrst0a", wire.TapeRDWRMode), wire.NoErr)
+		expectErr(t, "continue", c.MoverContinue(), wire.NoErr)
+	})
+	if res.dataHalt != wire.DataHaltSuccessful || len(res.pauses) != 1 {
+		t.Fatalf("halt %d, %d pauses", res.dataHalt, len(res.pauses))
+	}
+	var all []byte
+	for _, d := range first {
+		all = append(all, d...)
+	}
+	for _, o := range tape.objs {
+		all = append(all, o.data...)
+	}
+	if len(all) < 300000 {
+		t.Fatalf("only %d bytes on the two cartridges", len(all))
+	}
+	for i := 0; i < 300000; i++ {
+		if all[i] != ndmptest.PatternByte(int64(i)) {
+			t.Fatalf("byte %d differs after spanning", i)
+		}
+	}
+}
