@@ -161,13 +161,13 @@ func WriteImage(ctx context.Context, src Source, w io.Writer, spec DumpSpec) (*I
 	// scan of the inode table; directories are then read for the names.
 	var table map[uint64]Attr
 	if it, ok := src.(InodeTable); ok && spec.WholeVolume && spec.Exclude == nil {
-		logf(engines.LogNormal, "DUMP: mapping (Pass I)[regular files] from the inode table")
+		logf(engines.LogDebug, "DUMP: Pass I from the inode table")
 		table = map[uint64]Attr{}
 		if err := it.Inodes(0, func(a Attr) bool { table[a.Ino] = a; return ctx.Err() == nil }); err != nil {
 			return nil, fmt.Errorf("dump: reading the inode table: %w", err)
 		}
 	} else {
-		logf(engines.LogNormal, "DUMP: mapping (Pass I)[regular files] by directory traversal")
+		logf(engines.LogDebug, "DUMP: Pass I by directory traversal")
 	}
 	nodes := map[uint64]*dnode{}
 	rootAttr, err := src.GetAttr(spec.Root)

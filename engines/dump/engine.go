@@ -418,7 +418,7 @@ func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *e
 		WholeVolume: dp.rel == "", Log: log, Progress: req.Progress,
 		Phase: func(p string) {
 			event("Phase-change", p)
-			log.Message(engines.LogNormal, "DUMP: Phase "+p)
+			log.Message(engines.LogNormal, "DUMP: "+dumpPhaseText[p])
 		},
 	}
 	if hist {
@@ -451,6 +451,23 @@ func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *e
 		out = append([]engines.Env{{Name: "DUMP_DATE", Value: DumpDate(level, dumpTime)}}, out...)
 	}
 	return &engines.BackupResult{Env: out, Bytes: st.Bytes}, nil
+}
+
+// Phase lines as dump and restore log them.
+var dumpPhaseText = map[string]string{
+	PhaseI:    "mapping (Pass I)[regular files]",
+	PhaseII:   "mapping (Pass II)[directories]",
+	PhaseIII:  "dumping (Pass III) [directories]",
+	PhaseIIIa: "dumping (Pass IIIa) [ACLs]",
+	PhaseIIIb: "dumping (Pass IIIb) [offset map]",
+	PhaseIV:   "dumping (Pass IV) [regular files]",
+	PhaseV:    "dumping (Pass V) [ACLs]",
+}
+
+var restorePhaseText = map[string]string{
+	"I":   "Phase I: reading the directories and the inode maps",
+	"II":  "Phase II: creating directories and empty files",
+	"III": "Phase III: restoring file data",
 }
 
 func yn(b bool) string {
@@ -686,7 +703,7 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 		NoACLs: !flags["EXTRACT_ACL"], Force: flags["FORCE"], Log: log, Progress: req.Progress, History: req.History,
 		Phase: func(p string) {
 			event("Phase-change", p)
-			log.Message(engines.LogNormal, "RESTORE: Phase "+p)
+			log.Message(engines.LogNormal, "RESTORE: "+restorePhaseText[p])
 		},
 	}
 	if sels == nil && !noWrite && tgt != nil {
