@@ -110,21 +110,21 @@ const (
 
 // Position is where a drive stands on the loaded cartridge.
 type Position struct {
-	Partition int
+	Partition int `json:"partition"`
 	// Block is the logical object number (records and filemarks both count,
 	// as SCSI READ POSITION reports it); File is the number of filemarks
 	// before Block.
-	Block uint64
-	File  uint64
+	Block uint64 `json:"block"`
+	File  uint64 `json:"file"`
 	// BlockInFile is the record number within the current tape file.
-	BlockInFile uint64
-	BOT         bool // at beginning of partition
-	EOD         bool // at end of data
-	EW          bool // in the early-warning zone
+	BlockInFile uint64 `json:"block_in_file"`
+	BOT         bool   `json:"bot"` // at beginning of partition
+	EOD         bool   `json:"eod"` // at end of data
+	EW          bool   `json:"ew"`  // in the early-warning zone
 	// Objects is the number of objects (records + filemarks) on the tape (EOD position).
-	Objects        uint64
-	BytesWritten   int64 // bytes used on the medium (after compression)
-	BytesRemaining int64 // until the end of medium
+	Objects        uint64 `json:"objects"`
+	BytesWritten   int64  `json:"bytes_written"`   // bytes used on the medium (after compression)
+	BytesRemaining int64  `json:"bytes_remaining"` // until the end of medium
 }
 
 // ReservationMode is the node option tape.reservations.
@@ -147,32 +147,32 @@ const (
 
 // MediaType is a cartridge's media generation.
 type MediaType struct {
-	Name     string // "LTO-8", "custom"
-	Suffix   string // barcode media identifier: "L8"
-	Capacity int64  // native capacity in bytes
-	Density  byte   // SCSI density code
+	Name     string `json:"name"`     // "LTO-8", "custom"
+	Suffix   string `json:"suffix"`   // barcode media identifier: "L8"
+	Capacity int64  `json:"capacity"` // native capacity in bytes
+	Density  byte   `json:"density"`  // SCSI density code
 }
 
 // CartridgeSpec describes a cartridge to create.
 type CartridgeSpec struct {
-	Barcode   string // volume tag, e.g. TL0001L8 (up to 32 characters)
-	MediaType string // "LTO-1".."LTO-9" or "" (derived from the barcode suffix, else LTO-8)
+	Barcode   string `json:"barcode,omitempty"` // volume tag, e.g. TL0001L8 (up to 32 characters)
+	MediaType string `json:"media_type"`        // "LTO-1".."LTO-9" or "" (derived from the barcode suffix, else LTO-8)
 	// Capacity overrides the media type's native capacity (bytes) when > 0.
-	Capacity int64
-	WORM     bool
+	Capacity int64 `json:"capacity"`
+	WORM     bool  `json:"worm"`
 	// Library and Slot place the new cartridge; Library "" leaves it in the vault
 	// (outside every library), Slot 0 picks the first free storage slot.
-	Library string
-	Slot    int
+	Library string `json:"library"`
+	Slot    int    `json:"slot"`
 }
 
 // Location says where a cartridge is.
 type Location struct {
-	Library string      // "" when in the vault
-	Element ElementType // ElementStorage, ElementDrive, ElementImportExport, ElementTransport
-	Address uint16      // SCSI element address
-	Index   int         // 1-based slot / drive / mail slot number within its kind
-	Drive   string      // drive name when in a drive
+	Library string      `json:"library"`         // "" when in the vault
+	Element ElementType `json:"element"`         // ElementStorage, ElementDrive, ElementImportExport, ElementTransport
+	Address uint16      `json:"address"`         // SCSI element address
+	Index   int         `json:"index"`           // 1-based slot / drive / mail slot number within its kind
+	Drive   string      `json:"drive,omitempty"` // drive name when in a drive
 }
 
 func (l Location) String() string {
@@ -184,28 +184,28 @@ func (l Location) String() string {
 
 // Counters are per-cartridge usage counters.
 type Counters struct {
-	Loads        uint64
-	BytesWritten uint64 // host bytes (before compression)
-	BytesRead    uint64
-	WriteErrors  uint64
-	ReadErrors   uint64
+	Loads        uint64 `json:"loads"`
+	BytesWritten uint64 `json:"bytes_written"` // host bytes (before compression)
+	BytesRead    uint64 `json:"bytes_read"`
+	WriteErrors  uint64 `json:"write_errors"`
+	ReadErrors   uint64 `json:"read_errors"`
 }
 
 // CartridgeInfo describes a cartridge.
 type CartridgeInfo struct {
-	Barcode        string
-	MediaType      string
-	Capacity       int64
-	EarlyWarning   int64 // bytes used at which early warning starts
-	WORM           bool
-	WriteProtected bool
-	Used           int64  // bytes on the medium
-	Objects        uint64 // records + filemarks
-	Filemarks      uint64
-	Counters       Counters
-	Location       Location
-	Created        time.Time
-	Faults         []Fault
+	Barcode        string    `json:"barcode,omitempty"`
+	MediaType      string    `json:"media_type"`
+	Capacity       int64     `json:"capacity"`
+	EarlyWarning   int64     `json:"early_warning"` // bytes used at which early warning starts
+	WORM           bool      `json:"worm"`
+	WriteProtected bool      `json:"write_protected"`
+	Used           int64     `json:"used"`    // bytes on the medium
+	Objects        uint64    `json:"objects"` // records + filemarks
+	Filemarks      uint64    `json:"filemarks"`
+	Counters       Counters  `json:"counters"`
+	Location       Location  `json:"location"`
+	Created        time.Time `json:"created"`
+	Faults         []Fault   `json:"faults,omitempty"`
 }
 
 // FaultKind names an injectable fault.
@@ -264,111 +264,115 @@ func (t ElementType) String() string {
 
 // ElementMap is the changer's element address assignment (MODE SENSE page 0x1D).
 type ElementMap struct {
-	TransportStart, TransportCount uint16
-	StorageStart, StorageCount     uint16
-	ImportExportStart, IECount     uint16
-	DriveStart, DriveCount         uint16
+	TransportStart    uint16 `json:"transport_start"`
+	TransportCount    uint16 `json:"transport_count"`
+	StorageStart      uint16 `json:"storage_start"`
+	StorageCount      uint16 `json:"storage_count"`
+	ImportExportStart uint16 `json:"import_export_start"`
+	IECount           uint16 `json:"ie_count"`
+	DriveStart        uint16 `json:"drive_start"`
+	DriveCount        uint16 `json:"drive_count"`
 }
 
 // ElementStatus is one element as READ ELEMENT STATUS reports it.
 type ElementStatus struct {
-	Type    ElementType
-	Address uint16
-	Index   int // 1-based within its type
-	Full    bool
-	Barcode string
+	Type    ElementType `json:"type"`
+	Address uint16      `json:"address"`
+	Index   int         `json:"index"` // 1-based within its type
+	Full    bool        `json:"full"`
+	Barcode string      `json:"barcode,omitempty"`
 	// Source is the element address the cartridge came from (valid when SourceValid).
-	Source      uint16
-	SourceValid bool
-	Except      bool
-	Access      bool
-	Drive       string // for drive elements: the drive's name (st0)
+	Source      uint16 `json:"source"`
+	SourceValid bool   `json:"source_valid"`
+	Except      bool   `json:"except"`
+	Access      bool   `json:"access"`
+	Drive       string `json:"drive,omitempty"` // for drive elements: the drive's name (st0)
 }
 
 // LibrarySpec describes a library to create (tapelab vtl library create).
 type LibrarySpec struct {
-	Name      string
-	Drives    int
-	Slots     int
-	MailSlots int
+	Name      string `json:"name"`
+	Drives    int    `json:"drives"`
+	Slots     int    `json:"slots"`
+	MailSlots int    `json:"mail_slots"`
 	// DriveModel selects the tape configuration: "IBM ULT3580-TD8",
 	// "HP Ultrium 6-SCSI", or a vendor/product pair not in any file
 	// (nonqualified). Default "IBM ULT3580-TD8".
-	DriveModel string
+	DriveModel string `json:"drive_model"`
 	// ChangerVendor/ChangerProduct: INQUIRY of the changer (default "IBM", "03584L32").
-	ChangerVendor  string
-	ChangerProduct string
+	ChangerVendor  string `json:"changer_vendor"`
+	ChangerProduct string `json:"changer_product"`
 }
 
 // LibraryInfo summarises a library.
 type LibraryInfo struct {
-	Name       string
-	Changer    string // mc0
-	Serial     string
-	Drives     []string
-	Slots      int
-	MailSlots  int
-	DriveModel string
-	Cartridges int
+	Name       string   `json:"name"`
+	Changer    string   `json:"changer"` // mc0
+	Serial     string   `json:"serial"`
+	Drives     []string `json:"drives"`
+	Slots      int      `json:"slots"`
+	MailSlots  int      `json:"mail_slots"`
+	DriveModel string   `json:"drive_model"`
+	Cartridges int      `json:"cartridges"`
 }
 
 // DriveInfo is what storage tape show-tape-drive prints about a drive.
 type DriveInfo struct {
-	Name        string // alias: st0
-	Serial      string
-	SN          string // SN[...] (with L<lun> when lun != 0)
-	LUN         int
-	Library     string
-	Vendor      string
-	Product     string
-	Revision    string
-	Description string // vendor_pretty product_pretty
-	Status      SupportStatus
-	Online      bool
-	Cartridge   string // barcode of the cartridge in the drive ("" when empty)
-	Loaded      bool   // threaded and ready
-	Position    Position
-	DeviceNames []DeviceName
-	ReservedBy  string
-	Errors      DriveErrors
-	Faults      []Fault
+	Name        string        `json:"name"` // alias: st0
+	Serial      string        `json:"serial"`
+	SN          string        `json:"sn"` // SN[...] (with L<lun> when lun != 0)
+	LUN         int           `json:"lun"`
+	Library     string        `json:"library"`
+	Vendor      string        `json:"vendor"`
+	Product     string        `json:"product"`
+	Revision    string        `json:"revision"`
+	Description string        `json:"description"` // vendor_pretty product_pretty
+	Status      SupportStatus `json:"status"`
+	Online      bool          `json:"online"`
+	Cartridge   string        `json:"cartridge"` // barcode of the cartridge in the drive ("" when empty)
+	Loaded      bool          `json:"loaded"`    // threaded and ready
+	Position    Position      `json:"position"`
+	DeviceNames []DeviceName  `json:"device_names"`
+	ReservedBy  string        `json:"reserved_by,omitempty"`
+	Errors      DriveErrors   `json:"errors"`
+	Faults      []Fault       `json:"faults,omitempty"`
 }
 
 // DriveErrors are the per-drive error counters (storage tape show-errors).
 type DriveErrors struct {
-	ReadErrors    uint64
-	WriteErrors   uint64
-	MediumErrors  uint64
-	HardwareError uint64
-	LastError     string
-	LastErrorTime time.Time
+	ReadErrors    uint64    `json:"read_errors"`
+	WriteErrors   uint64    `json:"write_errors"`
+	MediumErrors  uint64    `json:"medium_errors"`
+	HardwareError uint64    `json:"hardware_error"`
+	LastError     string    `json:"last_error"`
+	LastErrorTime time.Time `json:"last_error_time"`
 }
 
 // DeviceName is one tape device of a drive: rewind type + density suffix.
 type DeviceName struct {
-	Name        string // nrst0a
-	Rewind      RewindMode
-	Suffix      byte   // 'l', 'm', 'h', 'a'
-	Density     byte   // density code
-	Compression bool   // algorithm != 0
-	Description string // "LTO-8 24TB cmp"
+	Name        string     `json:"name"` // nrst0a
+	Rewind      RewindMode `json:"rewind"`
+	Suffix      byte       `json:"suffix"`      // 'l', 'm', 'h', 'a'
+	Density     byte       `json:"density"`     // density code
+	Compression bool       `json:"compression"` // algorithm != 0
+	Description string     `json:"description"` // "LTO-8 24TB cmp"
 }
 
 // ChangerInfo describes a medium changer.
 type ChangerInfo struct {
-	Name     string // mc0
-	Serial   string
-	SN       string
-	Library  string
-	Vendor   string
-	Product  string
-	Revision string
-	Elements ElementMap
+	Name     string     `json:"name"` // mc0
+	Serial   string     `json:"serial"`
+	SN       string     `json:"sn"`
+	Library  string     `json:"library"`
+	Vendor   string     `json:"vendor"`
+	Product  string     `json:"product"`
+	Revision string     `json:"revision"`
+	Elements ElementMap `json:"elements"`
 }
 
 // Alias is one alias mapping (storage tape alias show).
 type Alias struct {
-	Name    string // st0, mc0
-	Mapping string // SN[...]
-	Kind    string // "tape" or "media-changer"
+	Name    string `json:"name"`    // st0, mc0
+	Mapping string `json:"mapping"` // SN[...]
+	Kind    string `json:"kind"`    // "tape" or "media-changer"
 }

@@ -1181,10 +1181,10 @@ func (v *Inventory) ClearFaults(name string) error {
 
 // SupportedDrive is one line of show-supported-status.
 type SupportedDrive struct {
-	Name      string // "IBM LTO-8" (vendor_pretty product_pretty) or vendor/product
-	Supported bool
-	Status    SupportStatus
-	Attached  bool
+	Name      string        `json:"name"` // "IBM LTO-8" (vendor_pretty product_pretty) or vendor/product
+	Supported bool          `json:"is_supported"`
+	Status    SupportStatus `json:"support_status"`
+	Attached  bool          `json:"attached"`
 }
 
 // SupportedStatus lists the node's drive models first (attached) and then

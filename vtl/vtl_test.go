@@ -449,3 +449,53 @@ func TestNamesLimitsAliases(t *testing.T) {
 		t.Fatal("record size bounds")
 	}
 }
+
+// TestConcurrentUse exercises the lock order (inventory before drive) with
+// I/O on two drives while the changer and listings run.
+func TestConcurrentUse(t *testing.T) {
+	v, d0 := newLab(t, 0)
+	v.CreateCartridge(CartridgeSpec{Barcode: "TL0002L8", Library: "lib"})
+	if err := v.LoadCartridge("TL0002L8", "st1"); err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := v.Drive("st1")
+	c := d0.Library().Changer()
+	done := make(chan error, 4)
+	for _, d := range []*Drive{d0, d1} {
+		go func(d *Drive) {
+			for i := 0; i < 200; i++ {
+				if err := d.WriteRecord(rec(i, 4096)); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- d.WriteFilemarks(1)
+		}(d)
+	}
+	go func() {
+		for i := 0; i < 50; i++ {
+			c.Execute("x", res(true, ElementAll, 0, 100, 4096, 0), nil, 4096)
+			v.Cartridges()
+			d0.Info()
+		}
+		done <- nil
+	}()
+	go func() {
+		for i := 0; i < 50; i++ {
+			d1.Execute("y", []byte{0x34, 6, 0, 0, 0, 0, 0, 0, 0, 0}, nil, 32)
+			v.Drives()
+			v.Aliases()
+		}
+		done <- nil
+	}()
+	for i := 0; i < 4; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []*Drive{d0, d1} {
+		if p, _ := d.Position(); p.Block != 201 {
+			t.Fatalf("%s at %d", d.Name(), p.Block)
+		}
+	}
+}
