@@ -26,6 +26,7 @@ type dataService struct {
 	bytes  uint64
 	addr   wire.Addr
 	env    []wire.PVal
+	lastOp wire.DataOperation
 	phase  string
 	butype string
 
@@ -47,7 +48,8 @@ func newDataService(s *Session) *dataService {
 }
 
 func (d *dataService) resetLocked() {
-	*d = dataService{s: d.s}
+	// The environment of the last backup stays readable after DATA_STOP.
+	*d = dataService{s: d.s, env: d.env, lastOp: d.op}
 }
 
 // closeConnsLocked drops every connection and listener.
@@ -258,7 +260,7 @@ func (s *Session) dataStartBackup(req any) any {
 	env := toEnv(r.Env)
 	ctx, cancel := s.opContext()
 	d.cancel, d.done = cancel, make(chan struct{})
-	d.state, d.op = wire.DataStateActive, wire.DataOpBackup
+	d.state, d.op, d.env = wire.DataStateActive, wire.DataOpBackup, nil
 	conn := d.conn
 	fh := &fhRelay{s: s}
 	req2 := &engines.BackupRequest{
@@ -401,10 +403,11 @@ func (s *Session) dataGetEnv(any) any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.data
-	if d.state != wire.DataStateHalted && d.state != wire.DataStateActive {
-		return &wire.DataGetEnvReply{Error: wire.IllegalStateErr}
+	op := d.op
+	if d.state == wire.DataStateIdle {
+		op = d.lastOp
 	}
-	if d.op != wire.DataOpBackup {
+	if op != wire.DataOpBackup || (d.state != wire.DataStateHalted && d.state != wire.DataStateIdle) {
 		return &wire.DataGetEnvReply{Error: wire.IllegalStateErr}
 	}
 	return &wire.DataGetEnvReply{Env: d.env}

@@ -1,6 +1,8 @@
 package ndmp_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"tapelab/vtl"
@@ -84,4 +86,30 @@ func TestNdmjobRobot(t *testing.T) {
 		// ndmjob has closed every connection; sessions end with them.
 		waitNoSessions(t, l)
 	}
+}
+
+// TestNdmjobBackupRestore has ndmjob drive our DATA service (butype lab)
+// and mover: a local backup with file history, a table of contents and a
+// restore, then a three-way backup (separate DATA and TAPE sessions, TCP
+// data connection).
+func TestNdmjobBackupRestore(t *testing.T) {
+	l := newLab(t, labConfig())
+	A := l.agent("4m")
+	idx := filepath.Join(t.TempDir(), "c-index")
+	out := ndmjob(t, nil, "-c", "-v", "-D", A, "-B", "lab", "-C", "/vs1/vol1", "-I", idx, "-E", "SIZE=3000000", "-E", "FILES=40", "-T", A, "-f", "nrst0a")
+	mustContain(t, out, `SESS "Operation ended OKAY"`, `SESS "Operation complete"`)
+	index, err := os.ReadFile(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, string(index), "DE DUMP_DATE=1700000000", "DHf /f0 UNIX f- m0644 u0 g0 s0 tm1700000000 @0",
+		"DHf /f39 UNIX f- m0644 u0 g0 s3900 tm1700000000 @19968")
+	out = ndmjob(t, nil, "-t", "-v", "-D", A, "-B", "lab", "-I", "t-index", "-E", "SIZE=3000000", "-T", A, "-f", "nrst0a")
+	mustContain(t, out, `SESS "Operation ended OKAY"`)
+	out = ndmjob(t, nil, "-x", "-v", "-D", A, "-B", "lab", "-C", "/vs1/vol1", "-E", "SIZE=3000000", "-T", A, "-f", "nrst0a")
+	mustContain(t, out, `SESS "Operation ended OKAY"`)
+	// Three-way: DATA and TAPE in separate sessions, MOVER_LISTEN TCP.
+	out = ndmjob(t, nil, "-c", "-v", "-D", l.agent("4m"), "-T", l.agent("4t"), "-B", "lab", "-C", "/vs1/vol1", "-E", "SIZE=2000000", "-f", "nrst0a")
+	mustContain(t, out, `SESS "Operation ended OKAY"`)
+	waitNoSessions(t, l)
 }
