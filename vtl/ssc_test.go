@@ -420,3 +420,63 @@ func TestSenseDecodesWithSgDecodeSense(t *testing.T) {
 		}
 	}
 }
+
+func TestSSCEarlyWarningOverflowAndCompression(t *testing.T) {
+	_, d := newLab(t, 64<<10)
+	d.SetCompression(false)
+	const ini = "i"
+	var ew, vo int
+	for i := 0; i < 20; i++ {
+		r := run(t, d, ini, write6(4096), rec(i, 4096), 0)
+		if r.status == scsi.StatusGood {
+			continue
+		}
+		switch {
+		case r.sense.Key == scsi.KeyNoSense && r.sense.ASC == scsi.ASCEndOfPartition && r.sense.EOM && r.sense.Info == 0:
+			ew++
+		case r.sense.Key == scsi.KeyVolumeOverflow && r.sense.EOM && r.sense.Info == 4096:
+			vo++
+		default:
+			t.Fatalf("write %d: %v", i, r.sense)
+		}
+	}
+	if ew != 1 || vo != 4 {
+		t.Fatalf("early warnings %d, overflows %d", ew, vo)
+	}
+	r := run(t, d, ini, []byte{scsi.OpReadPosition, 0, 0, 0, 0, 0, 0, 0, 0, 0}, nil, 20)
+	if r.data[0]&0x40 == 0 {
+		t.Fatalf("READ POSITION EOP bit in the early-warning zone: % x", r.data)
+	}
+}
+
+func TestDriveCompressionFollowsDensity(t *testing.T) {
+	v, _ := newLab(t, 0)
+	tp, err := v.OpenTape("nrst0a", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros := make([]byte, 256<<10)
+	for i := 0; i < 4; i++ {
+		if err := tp.WriteRecord(zeros); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, _ := tp.Cartridge()
+	if info.Used >= 4*256<<10/10 || info.Counters.BytesWritten != 4*256<<10 {
+		t.Fatalf("compressing density stored %d bytes for %d", info.Used, info.Counters.BytesWritten)
+	}
+	tp.Rewind()
+	buf := make([]byte, 256<<10)
+	if n, err := tp.ReadRecord(buf); err != nil || n != len(zeros) || !bytes.Equal(buf, zeros) {
+		t.Fatal(n, err)
+	}
+	tp.Close()
+	tp, _ = v.OpenTape("nrst0h", "s")
+	defer tp.Close()
+	tp.Space(SpaceEOD, 0)
+	tp.WriteRecord(zeros)
+	info2, _ := tp.Cartridge()
+	if info2.Used-info.Used != 256<<10 {
+		t.Fatalf("non-compressing density stored %d bytes", info2.Used-info.Used)
+	}
+}
