@@ -682,10 +682,10 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 	}
 	if view != nil {
 		if len(sels) > 0 {
-			tgt = VolumeTarget{V: view, Base: volume.RootIno}
+			tgt = NewVolumeTarget(view, volume.RootIno)
 		} else {
 			if !noWrite {
-				if err := (VolumeTarget{V: view, Base: volume.RootIno}).mkdirAllBase(baseRel); err != nil {
+				if err := NewVolumeTarget(view, volume.RootIno).mkdirAllBase(baseRel); err != nil {
 					return nil, err
 				}
 			}
@@ -693,7 +693,7 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 			if rerr != nil {
 				return nil, fmt.Errorf("%w: %s: %v", ErrInvalidPath, destPath, rerr)
 			}
-			tgt = VolumeTarget{V: view, Base: a.Ino}
+			tgt = NewVolumeTarget(view, a.Ino)
 		}
 	}
 	event("Tape_open", "ndmp")
@@ -766,7 +766,7 @@ func allKnown(sels []Selection) bool {
 	return true
 }
 
-func (t VolumeTarget) mkdirAllBase(rel string) error {
+func (t *VolumeTarget) mkdirAllBase(rel string) error {
 	ino := t.Base
 	if rel == "" {
 		return nil

@@ -6,6 +6,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"sync"
 	"syscall"
 
 	"tapelab/engines/dump/format"
@@ -90,38 +91,63 @@ func (s VolumeSource) Resolve(p string) (Attr, error) {
 }
 
 // VolumeTarget adapts a writable volume view to Target; paths are relative
-// to the directory Base (an inode of the view).
+// to the directory Base (an inode of the view). It caches path lookups
+// (a restore touches each path several times); renames and removals clear
+// the cache.
 type VolumeTarget struct {
-	V    *volume.View
-	Base uint64
+	V     *volume.View
+	Base  uint64
+	cache map[string]uint64
 }
 
-func (t VolumeTarget) resolve(p string) (uint64, error) {
-	ino := t.Base
+// NewVolumeTarget returns a Target writing below directory base of v.
+func NewVolumeTarget(v *volume.View, base uint64) *VolumeTarget {
+	return &VolumeTarget{V: v, Base: base, cache: map[string]uint64{}}
+}
+
+func (t *VolumeTarget) remember(p string, ino uint64) {
+	if t.cache == nil {
+		t.cache = map[string]uint64{}
+	}
+	if len(t.cache) > 1<<16 {
+		clear(t.cache)
+	}
+	t.cache[p] = ino
+}
+
+func (t *VolumeTarget) forget() { clear(t.cache) }
+
+func (t *VolumeTarget) resolve(p string) (uint64, error) {
 	if p == "" || p == "." {
+		return t.Base, nil
+	}
+	if ino, ok := t.cache[p]; ok {
 		return ino, nil
 	}
-	for _, c := range strings.Split(p, "/") {
-		if c == "" || c == "." {
-			continue
-		}
-		a, err := t.V.Lookup(ino, c)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", p, err)
-		}
-		ino = a.Ino
+	dir, name := path.Split(p)
+	parent, err := t.resolve(strings.TrimSuffix(dir, "/"))
+	if err != nil {
+		return 0, err
 	}
-	return ino, nil
+	if name == "" || name == "." {
+		return parent, nil
+	}
+	a, err := t.V.Lookup(parent, name)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", p, err)
+	}
+	t.remember(p, a.Ino)
+	return a.Ino, nil
 }
 
-func (t VolumeTarget) parent(p string) (uint64, string, error) {
+func (t *VolumeTarget) parent(p string) (uint64, string, error) {
 	dir, name := path.Split(p)
 	ino, err := t.resolve(strings.TrimSuffix(dir, "/"))
 	return ino, name, err
 }
 
 // Lstat implements Target.
-func (t VolumeTarget) Lstat(p string) (Attr, error) {
+func (t *VolumeTarget) Lstat(p string) (Attr, error) {
 	ino, err := t.resolve(p)
 	if err != nil {
 		return Attr{}, err
@@ -131,17 +157,20 @@ func (t VolumeTarget) Lstat(p string) (Attr, error) {
 }
 
 // Mkdir implements Target.
-func (t VolumeTarget) Mkdir(p string, perm uint32) error {
+func (t *VolumeTarget) Mkdir(p string, perm uint32) error {
 	dir, name, err := t.parent(p)
 	if err != nil {
 		return err
 	}
-	_, err = t.V.Mkdir(dir, name, perm, volume.Owner{})
+	a, err := t.V.Mkdir(dir, name, perm, volume.Owner{})
+	if err == nil {
+		t.remember(p, a.Ino)
+	}
 	return err
 }
 
 // Create implements Target.
-func (t VolumeTarget) Create(p string, perm uint32) (FileWriter, error) {
+func (t *VolumeTarget) Create(p string, perm uint32) (FileWriter, error) {
 	dir, name, err := t.parent(p)
 	if err != nil {
 		return nil, err
@@ -156,6 +185,7 @@ func (t VolumeTarget) Create(p string, perm uint32) (FileWriter, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.remember(p, a.Ino)
 	return &volFile{v: t.V, ino: a.Ino}, nil
 }
 
@@ -187,7 +217,7 @@ func (f *volFile) WriteAt(p []byte, off int64) (int, error) {
 	if len(f.buf) == 0 {
 		f.off = off
 		if f.buf == nil {
-			f.buf = make([]byte, 0, volWriteBuf)
+			f.buf = (*bufPool.Get().(*[]byte))[:0]
 		}
 	}
 	f.buf = append(f.buf, p...)
@@ -202,30 +232,47 @@ func (f *volFile) Truncate(size int64) error {
 	return err
 }
 
-func (f *volFile) Close() error { return f.flush() }
+func (f *volFile) Close() error {
+	err := f.flush()
+	if f.buf != nil {
+		b := f.buf[:0]
+		bufPool.Put(&b)
+		f.buf = nil
+	}
+	return err
+}
+
+// bufPool recycles the write buffers of restored files.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, volWriteBuf); return &b }}
 
 // Symlink implements Target.
-func (t VolumeTarget) Symlink(target, p string) error {
+func (t *VolumeTarget) Symlink(target, p string) error {
 	dir, name, err := t.parent(p)
 	if err != nil {
 		return err
 	}
-	_, err = t.V.Symlink(dir, name, target, volume.Owner{})
+	a, err := t.V.Symlink(dir, name, target, volume.Owner{})
+	if err == nil {
+		t.remember(p, a.Ino)
+	}
 	return err
 }
 
 // Mknod implements Target.
-func (t VolumeTarget) Mknod(p string, mode uint32, rdev uint64) error {
+func (t *VolumeTarget) Mknod(p string, mode uint32, rdev uint64) error {
 	dir, name, err := t.parent(p)
 	if err != nil {
 		return err
 	}
-	_, err = t.V.Mknod(dir, name, mode, rdev, volume.Owner{})
+	a, err := t.V.Mknod(dir, name, mode, rdev, volume.Owner{})
+	if err == nil {
+		t.remember(p, a.Ino)
+	}
 	return err
 }
 
 // Link implements Target.
-func (t VolumeTarget) Link(oldpath, newpath string) error {
+func (t *VolumeTarget) Link(oldpath, newpath string) error {
 	ino, err := t.resolve(oldpath)
 	if err != nil {
 		return err
@@ -239,7 +286,7 @@ func (t VolumeTarget) Link(oldpath, newpath string) error {
 }
 
 // Remove implements Target.
-func (t VolumeTarget) Remove(p string) error {
+func (t *VolumeTarget) Remove(p string) error {
 	dir, name, err := t.parent(p)
 	if err != nil {
 		return err
@@ -248,6 +295,7 @@ func (t VolumeTarget) Remove(p string) error {
 	if err != nil {
 		return err
 	}
+	t.forget()
 	if a.IsDir() {
 		return t.V.Rmdir(dir, name)
 	}
@@ -255,7 +303,7 @@ func (t VolumeTarget) Remove(p string) error {
 }
 
 // RemoveAll implements Target.
-func (t VolumeTarget) RemoveAll(p string) error {
+func (t *VolumeTarget) RemoveAll(p string) error {
 	a, err := t.Lstat(p)
 	if err != nil {
 		if errors.Is(err, syscall.ENOENT) {
@@ -279,7 +327,7 @@ func (t VolumeTarget) RemoveAll(p string) error {
 }
 
 // Rename implements Target.
-func (t VolumeTarget) Rename(oldpath, newpath string) error {
+func (t *VolumeTarget) Rename(oldpath, newpath string) error {
 	od, on, err := t.parent(oldpath)
 	if err != nil {
 		return err
@@ -288,11 +336,12 @@ func (t VolumeTarget) Rename(oldpath, newpath string) error {
 	if err != nil {
 		return err
 	}
+	t.forget()
 	return t.V.Rename(od, on, nd, nn, 0)
 }
 
 // SetAttr implements Target.
-func (t VolumeTarget) SetAttr(p string, a Attr) error {
+func (t *VolumeTarget) SetAttr(p string, a Attr) error {
 	ino, err := t.resolve(p)
 	if err != nil {
 		return err
@@ -308,7 +357,7 @@ func (t VolumeTarget) SetAttr(p string, a Attr) error {
 }
 
 // SetXattr implements Target.
-func (t VolumeTarget) SetXattr(p, name string, value []byte) error {
+func (t *VolumeTarget) SetXattr(p, name string, value []byte) error {
 	ino, err := t.resolve(p)
 	if err != nil {
 		return err
@@ -317,7 +366,7 @@ func (t VolumeTarget) SetXattr(p, name string, value []byte) error {
 }
 
 // Free implements Target.
-func (t VolumeTarget) Free() (uint64, uint64, error) {
+func (t *VolumeTarget) Free() (uint64, uint64, error) {
 	st, err := t.V.Statfs()
 	if err != nil {
 		return 0, 0, err

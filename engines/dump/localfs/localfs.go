@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -270,6 +271,9 @@ type file struct {
 
 const writeBuf = 1 << 20
 
+// bufPool recycles the write buffers of restored files.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, writeBuf); return &b }}
+
 func (f *file) flush() error {
 	if len(f.buf) == 0 {
 		return nil
@@ -288,7 +292,7 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 	if len(f.buf) == 0 {
 		f.off = off
 		if f.buf == nil {
-			f.buf = make([]byte, 0, writeBuf)
+			f.buf = (*bufPool.Get().(*[]byte))[:0]
 		}
 	}
 	f.buf = append(f.buf, p...)
@@ -304,6 +308,11 @@ func (f *file) Truncate(size int64) error {
 
 func (f *file) Close() error {
 	err := f.flush()
+	if f.buf != nil {
+		b := f.buf[:0]
+		bufPool.Put(&b)
+		f.buf = nil
+	}
 	if cerr := f.f.Close(); err == nil {
 		err = cerr
 	}
