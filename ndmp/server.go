@@ -206,6 +206,10 @@ func (s *Server) ListenTLS(addr string, cert *tls.Certificate) (net.Addr, error)
 	return l.Addr(), nil
 }
 
+// Serve serves NDMP on a listener the caller made (e.g. in another network
+// namespace); Close closes it.
+func (s *Server) Serve(l net.Listener) { s.serve(l) }
+
 func (s *Server) serve(l net.Listener) {
 	s.mu.Lock()
 	s.listeners = append(s.listeners, l)
