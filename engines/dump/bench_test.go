@@ -73,6 +73,16 @@ func setupBench(b *testing.B) *benchEnv {
 			return
 		}
 		benchDirs = append(benchDirs, e.dir)
+		defer func() {
+			// a failed or panicking setup must not leave its scratch behind
+			if r := recover(); r != nil {
+				os.RemoveAll(e.dir)
+				panic(r)
+			}
+			if e.err != nil {
+				os.RemoveAll(e.dir)
+			}
+		}()
 		e.src = filepath.Join(e.dir, "src")
 		os.Mkdir(e.src, 0o755)
 		size := benchSize()

@@ -333,8 +333,8 @@ func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *e
 		key = "/" + dp.svm + "/" + dp.vol + "//" + name
 	}
 	event("Start", fmt.Sprintf("level %d, NDMP", level))
-	event("Options", fmt.Sprintf("FILESYSTEM=%s, LEVEL=%d, UPDATE=%v, HIST=%v, NO_ACLS=%v, IGNORE_CTIME=%v, EXCLUDE=%s",
-		fs, level, yn(update), yn(hist), yn(noACLs), yn(ignoreCtime), ev.str("EXCLUDE", "")))
+	event("Options", fmt.Sprintf("LEVEL=%d, UPDATE=%s, HIST=%s, NO_ACLS=%s, IGNORE_CTIME=%s; %s",
+		level, yn(update), yn(hist), yn(noACLs), yn(ignoreCtime), envList(req.Env)))
 
 	vol, err := e.store.Volume(dp.svm, dp.vol)
 	if err != nil {
@@ -468,6 +468,20 @@ var restorePhaseText = map[string]string{
 	"I":   "Phase I: reading the directories and the inode maps",
 	"II":  "Phase II: creating directories and empty files",
 	"III": "Phase III: restoring file data",
+}
+
+// envList renders the environment for the Options event (values with
+// newlines, as MULTI_SUBTREE_NAMES, are quoted).
+func envList(vars []engines.Env) string {
+	parts := make([]string, 0, len(vars))
+	for _, v := range vars {
+		val := v.Value
+		if strings.ContainsAny(val, "\n\x00 ,") {
+			val = strconv.Quote(val)
+		}
+		parts = append(parts, v.Name+"="+val)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func yn(b bool) string {
@@ -616,8 +630,8 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 		flags["EXTRACT_ACL"] = false // the default is not to restore ACLs on a DAR
 	}
 	event("Start", "NDMP restore")
-	event("Options", fmt.Sprintf("FILESYSTEM=%s, DIRECT=%s, EXTRACT=%s, EXTRACT_ACL=%s, FORCE=%s, NOWRITE=%s, LIST=%s, RECURSIVE=%s",
-		fs, yn(flags["DIRECT"]), extract, yn(flags["EXTRACT_ACL"]), yn(flags["FORCE"]), yn(flags["NOWRITE"]), yn(flags["LIST"]), yn(flags["RECURSIVE"])))
+	event("Options", fmt.Sprintf("DIRECT=%s, EXTRACT=%s, EXTRACT_ACL=%s, FORCE=%s, NOWRITE=%s, LIST=%s, RECURSIVE=%s; %s",
+		yn(flags["DIRECT"]), extract, yn(flags["EXTRACT_ACL"]), yn(flags["FORCE"]), yn(flags["NOWRITE"]), yn(flags["LIST"]), yn(flags["RECURSIVE"]), envList(req.Env)))
 
 	// Destination volume and root.
 	destPath := fs
