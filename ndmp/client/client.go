@@ -191,6 +191,12 @@ func (c *Client) SendRaw(p []byte) error {
 
 // CallRaw sends a request and returns the reply header and raw body.
 func (c *Client) CallRaw(code wire.Code, body any) (wire.Header, []byte, error) {
+	return c.CallBytes(code, wire.Marshal(body), 0)
+}
+
+// CallBytes sends a request whose body is given already encoded (possibly
+// malformed, for tests), in fragments of frag bytes (0: one).
+func (c *Client) CallBytes(code wire.Code, body []byte, frag int) (wire.Header, []byte, error) {
 	ch := make(chan result, 1)
 	c.mu.Lock()
 	if c.err != nil {
@@ -202,7 +208,7 @@ func (c *Client) CallRaw(code wire.Code, body any) (wire.Header, []byte, error) 
 	c.pending[seq] = ch
 	c.mu.Unlock()
 	h := wire.Header{Sequence: seq, TimeStamp: uint32(time.Now().Unix()), Type: wire.Request, Code: code}
-	if err := c.SendRaw(wire.AppendRecord(nil, wire.EncodeMessage(h, body), 0)); err != nil {
+	if err := c.SendRaw(wire.AppendRecord(nil, append(h.Append(nil), body...), frag)); err != nil {
 		return wire.Header{}, nil, err
 	}
 	select {
