@@ -72,7 +72,7 @@ func manifestOf(t testing.TB, dir string, usec bool) []string {
 func TestOurImageLinuxRestore(t *testing.T) {
 	restore := testpeer.Program(t, "restore", "/usr/sbin/restore", "/sbin/restore")
 	src := shmDir(t)
-	if err := gentree.Build(src, gentree.Options{Seed: 1}); err != nil {
+	if err := gentree.Build(src, gentree.Options{Seed: 1, Bulk: 4 << 20}); err != nil {
 		t.Fatal(err)
 	}
 	for _, info := range []format.VolumeInfo{
@@ -169,13 +169,13 @@ func TestLinuxDumpOurRestore(t *testing.T) {
 	testpeer.Program(t, "mke2fs", "/usr/sbin/mke2fs", "/sbin/mke2fs")
 	testpeer.Program(t, "unshare", "/usr/bin/unshare")
 	src := shmDir(t)
-	if err := gentree.Build(src, gentree.Options{Seed: 2}); err != nil {
+	if err := gentree.Build(src, gentree.Options{Seed: 2, Bulk: 4 << 20}); err != nil {
 		t.Fatal(err)
 	}
 	os.Chmod(src, 0o755) // mke2fs -d does not copy the root's mode
 	work := t.TempDir()
 	img := filepath.Join(work, "src.ext2")
-	if err := linuxdump.MakeExt2(src, img, "16M", 256); err != nil {
+	if err := linuxdump.MakeExt2(src, img, "48M", 512); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(work, "l0.dump")
