@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"strings"
+
+	"tapelab/ndmp/client"
 	"tapelab/vtl"
 )
 
@@ -112,4 +115,37 @@ func TestNdmjobBackupRestore(t *testing.T) {
 	out = ndmjob(t, nil, "-c", "-v", "-D", l.agent("4m"), "-T", l.agent("4t"), "-B", "lab", "-C", "/vs1/vol1", "-E", "SIZE=2000000", "-f", "nrst0a")
 	mustContain(t, out, `SESS "Operation ended OKAY"`)
 	waitNoSessions(t, l)
+}
+
+// TestQueryMatchesNdmjob checks that client.Query prints the lines ndmjob
+// -q prints for the DATA and TAPE agents.
+func TestQueryMatchesNdmjob(t *testing.T) {
+	l := newLab(t, labConfig())
+	c, err := client.Dial(l.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Connect("ndmp", "ndmp", false); err != nil {
+		t.Fatal(err)
+	}
+	var ours strings.Builder
+	if err := client.Query(&ours, c, "Agent", "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	theirs := ndmjob(t, nil, "-q", "-D", l.agent("4")) + ndmjob(t, nil, "-q", "-T", l.agent("4"))
+	n := 0
+	for _, line := range strings.Split(ours.String(), "\n") {
+		if strings.HasPrefix(line, "Agent ") || strings.HasPrefix(line, "  scsi") || strings.HasPrefix(line, "    device     mc0") ||
+			strings.Contains(line, "SERIAL_NUMBER=VLIB") || strings.HasPrefix(line, "  Empty scsi") {
+			continue // ndmjob shows changers only in a robot query
+		}
+		if !strings.Contains(theirs, `QR "`+line+`"`) {
+			t.Errorf("ndmjob -q does not print %q", line)
+		}
+		n++
+	}
+	if n < 40 || t.Failed() {
+		t.Fatalf("compared %d lines; ours:\n%s", n, ours.String())
+	}
 }
