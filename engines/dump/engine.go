@@ -633,10 +633,25 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 	event("Options", fmt.Sprintf("DIRECT=%s, EXTRACT=%s, EXTRACT_ACL=%s, FORCE=%s, NOWRITE=%s, LIST=%s, RECURSIVE=%s; %s",
 		yn(flags["DIRECT"]), extract, yn(flags["EXTRACT_ACL"]), yn(flags["FORCE"]), yn(flags["NOWRITE"]), yn(flags["LIST"]), yn(flags["RECURSIVE"]), envList(req.Env)))
 
-	// Destination volume and root.
+	// Destination volume and root: the names' destinations when there are
+	// names (FILESYSTEM then usually holds the original path), FILESYSTEM
+	// for a full restore. A destination that does not name a volume is
+	// taken relative to FILESYSTEM.
+	fullDest := func(n engines.NameEntry) string {
+		d := strings.TrimSuffix(n.DestinationPath, "/")
+		if d == "" {
+			return fs + "/" + strings.TrimPrefix(n.OriginalPath, "/")
+		}
+		if dp, err := parseDumpPath(d); err == nil {
+			if _, err := e.store.Volume(dp.svm, dp.vol); err == nil || fs == "" {
+				return d
+			}
+		}
+		return fs + "/" + strings.TrimPrefix(d, "/")
+	}
 	destPath := fs
-	if destPath == "" && len(req.Names) > 0 {
-		destPath = req.Names[0].DestinationPath
+	if len(req.Names) > 0 {
+		destPath = fullDest(req.Names[0])
 	}
 	var tgt Target
 	var baseRel string
@@ -671,11 +686,10 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 	if len(req.Names) > 0 {
 		for _, n := range req.Names {
 			s := Selection{Path: n.OriginalPath, FhInfo: n.FhInfo}
-			dst := strings.TrimSuffix(n.DestinationPath, "/")
+			dst := fullDest(n)
 			orig := strings.TrimSuffix(n.OriginalPath, "/")
 			switch {
-			case dst == "":
-				dst = destPath + "/" + strings.TrimPrefix(orig, "/")
+			case n.DestinationPath == "":
 			case extract != "E" && !flags["DIRECT"] && path.Base(dst) != path.Base(orig) && orig != "" && orig != "/":
 				// without EXTRACT=E (or DAR) a name keeps its name: the
 				// destination is the directory to restore it into

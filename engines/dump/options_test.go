@@ -81,6 +81,20 @@ func TestRecoverOptions(t *testing.T) {
 	if readVol(t, w2, "into/hello.txt") != "hello, world\n" {
 		t.Error("EXTRACT=Y into a directory")
 	}
+	// FILESYSTEM naming the original volume, destinations in another one;
+	// a destination without a volume is relative to FILESYSTEM
+	if _, err := l.recover(t, img, []engines.NameEntry{{OriginalPath: "/hello.txt", DestinationPath: "/vs1/vol2/orig-fs/hello.txt", FhInfo: ^uint64(0)}}, "FILESYSTEM", "/vs1/vol1"); err != nil {
+		t.Fatal(err)
+	}
+	if readVol(t, w2, "orig-fs/hello.txt") != "hello, world\n" {
+		t.Error("destination in another volume than FILESYSTEM")
+	}
+	if _, err := l.recover(t, img, []engines.NameEntry{{OriginalPath: "/hello.txt", DestinationPath: "/rel/hello.txt", FhInfo: ^uint64(0)}}, "FILESYSTEM", "/vs1/vol2"); err != nil {
+		t.Fatal(err)
+	}
+	if readVol(t, w2, "rel/hello.txt") != "hello, world\n" {
+		t.Error("relative destination")
+	}
 	// existing files are overwritten, directories are not
 	a, _ := w2.Resolve("renamed.txt")
 	w2.Write(a.Ino, 0, []byte("garbage garbage garbage"))
