@@ -368,6 +368,20 @@ func TestSessionLimit(t *testing.T) {
 		}()
 		r.Read(make([]byte, 1024)) // the backup is running
 	}
+	// while they run, their automatic snapshots exist and are locked
+	v, _ := l.store.Volume("vs1", "vol1")
+	snaps, _ := snapshot.List(v)
+	if len(snaps) != 4 {
+		t.Errorf("%d snapshots during 4 backups", len(snaps))
+	}
+	for _, s := range snaps {
+		if !strings.HasPrefix(s.Name, "snapshot_for_backup.") || len(s.Holders) == 0 {
+			t.Errorf("snapshot %s holders %v", s.Name, s.Holders)
+		}
+		if _, err := snapshot.Delete(v, s.Name); !errors.Is(err, snapshot.ErrLocked) {
+			t.Errorf("deleting %s during the backup: %v", s.Name, err)
+		}
+	}
 	_, err := l.eng.Backup(context.Background(), &engines.BackupRequest{Env: envOf("FILESYSTEM", "/vs1/vol1"), Stream: io.Discard})
 	if !errors.Is(err, dump.ErrSessionLimit) || !strings.Contains(err.Error(), "Maximum number of allowed dumps or restores (4) in progress") {
 		t.Errorf("5th session: %v", err)
@@ -379,6 +393,9 @@ func TestSessionLimit(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
+	}
+	if snaps, _ := snapshot.List(v); len(snaps) != 0 {
+		t.Errorf("snapshots left after the backups: %v", snaps)
 	}
 }
 
