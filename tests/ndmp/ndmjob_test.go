@@ -1,6 +1,7 @@
 package ndmp_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -147,5 +148,49 @@ func TestQueryMatchesNdmjob(t *testing.T) {
 	}
 	if n < 40 || t.Failed() {
 		t.Fatalf("compared %d lines; ours:\n%s", n, ours.String())
+	}
+}
+
+// TestClientRobot lists volume tags and moves cartridges over NDMP SCSI
+// with our client (what `tapelab tape` does) and checks the VTL agrees.
+func TestClientRobot(t *testing.T) {
+	l := newLab(t, labConfig())
+	c, err := client.Dial(l.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Connect("ndmp", "ndmp", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SCSIOpen("mc0"); err != nil {
+		t.Fatal(err)
+	}
+	els, err := c.ReadElementStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := map[uint16]string{}
+	for _, e := range els {
+		if e.Full {
+			tags[e.Addr] = e.VolTag
+		}
+	}
+	if len(els) != 15 || tags[256] != "TL0001L8" || tags[1025] != "TL0002L8" || tags[1024] != "" {
+		t.Fatalf("elements %+v", els)
+	}
+	arm := client.Transport(els)
+	if err := c.MoveMedium(arm, 1025, 257); err != nil { // load into the second drive
+		t.Fatal(err)
+	}
+	if loc, _ := l.inv.Cartridge("TL0002L8"); loc.Location.Element != vtl.ElementDrive {
+		t.Fatalf("TL0002L8 at %+v", loc.Location)
+	}
+	var se *client.SCSIError
+	if err := c.MoveMedium(arm, 1025, 1030); !errors.As(err, &se) || se.Key != 5 {
+		t.Fatalf("moving from an empty slot: %v", err)
+	}
+	if err := c.MoveMedium(arm, 257, 1025); err != nil {
+		t.Fatal(err)
 	}
 }
