@@ -6,7 +6,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -485,5 +484,3 @@ func (e *Exclude) Match(name string) bool {
 	}
 	return false
 }
-
-var _ = time.Now

@@ -44,5 +44,15 @@
 // ENHANCED_DAR_ENABLED=Y (else "No files were created").
 //
 // The backup event log (seed 001 format "type timestamp identifier event
-// (event_info)") is DATA/backup, rotated weekly to backup.0 .. backup.5.
+// (event_info)") is DATA/backup, rotated weekly to backup.0 .. backup.5;
+// EventLog.SetEnabled is the backup.log.enable switch.
+//
+// Layers: WriteImage (phases I-V over a Source) and ReadImage (phases
+// I-III into a Target) are the pure halves; VolumeSource/VolumeTarget
+// adapt volume views to them, and package localfs adapts a host
+// directory, which is how the tests compare the engine with Linux dump and
+// restore on the same trees (internal/gentree builds the trees,
+// internal/manifest compares them, internal/linuxdump runs the reference
+// tools). Without a data directory the history and the chain state are
+// kept in memory.
 package dump

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -818,5 +817,3 @@ func (r *restorer) saveState() {
 	st.Dirs, st.Types = dirs, types
 	st.Date, st.Level = r.rd.Volume().Date, r.rd.Volume().Level
 }
-
-var _ = io.EOF

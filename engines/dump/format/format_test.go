@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -574,5 +573,3 @@ func TestXattrBlobs(t *testing.T) {
 		t.Fatalf("decoded %d", len(all))
 	}
 }
-
-var _ = io.EOF
