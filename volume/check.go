@@ -45,12 +45,12 @@ func (v *Volume) check() (Report, error) {
 		// 1. Live inodes.
 		inodes := map[uint64]inode{}
 		pfx := kID(pInode, v.id)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
-		for it.Rewind(); it.Valid(); {
-			k := it.Item().Key()
+		it := txn.NewIterator(iterOpts(pfx))
+		for item := seekLive(it, pfx); item != nil; {
+			k := item.Key()
 			if len(k) != 21 {
 				problem("malformed inode key %x", k)
-				it.Next()
+				item = seekLive(it, append(item.KeyCopy(nil), 0))
 				continue
 			}
 			ino := binary.BigEndian.Uint64(k[5:13])
@@ -67,7 +67,7 @@ func (v *Volume) check() (Report, error) {
 					inodes[ino] = n
 				}
 			}
-			it.Seek(pfxInode(v.id, ino+1))
+			item = seekLive(it, pfxInode(v.id, ino+1))
 		}
 		it.Close()
 		if _, ok := inodes[RootIno]; !ok {

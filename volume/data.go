@@ -70,7 +70,7 @@ func (t *wtx) writeData(ino uint64, off int64, data []byte) error {
 	if len(data) > 0 {
 		end := off + int64(len(data))
 		first, last := uint64(off/BlockSize), uint64((end-1)/BlockSize)
-		it := t.txn.NewIterator(badger.IteratorOptions{Prefix: u64(kID(pBlock, t.v.id), ino)})
+		it := t.txn.NewIterator(iterOpts(u64(kID(pBlock, t.v.id), ino)))
 		defer it.Close()
 		liveDelta := 0
 		runStart, runEnd := uint64(0), uint64(0)
@@ -133,7 +133,7 @@ func (t *wtx) truncate(ino uint64, n *inode, size uint64) error {
 	if size < n.Size {
 		if r := size % BlockSize; r != 0 {
 			pfx := pfxBlock(t.v.id, ino, size/BlockSize)
-			it := t.txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+			it := t.txn.NewIterator(iterOpts(pfx))
 			item, ok := seekAt(it, pfx, math.MaxUint64)
 			var val []byte
 			var err error
@@ -192,16 +192,15 @@ func (w *View) read(ino uint64, off int64, buf []byte) (int, error) {
 		clear(buf)
 		// One iterator for the whole request; one Seek per block.
 		pfx := u64(kID(pBlock, w.vol.id), ino)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+		it := txn.NewIterator(iterOpts(pfx))
 		defer it.Close()
 		seek := withEpoch(pfxBlock(w.vol.id, ino, 0), w.epoch)
 		for blk := uint64(off) / BlockSize; blk*BlockSize < end; blk++ {
 			binary.BigEndian.PutUint64(seek[13:21], blk)
-			it.Seek(seek)
-			if !it.Valid() {
+			item := seekLive(it, seek)
+			if item == nil {
 				break
 			}
-			item := it.Item()
 			k := item.Key()
 			if binary.BigEndian.Uint64(k[13:21]) != blk || item.UserMeta()&metaTomb != 0 {
 				continue
@@ -245,20 +244,19 @@ func (w *View) extents(ino uint64) (exts []Extent, err error) {
 func blockExtents(txn *badger.Txn, id uint32, ino, e, size uint64) []Extent {
 	var exts []Extent
 	pfx := u64(kID(pBlock, id), ino)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+	it := txn.NewIterator(iterOpts(pfx))
 	defer it.Close()
 	seek := withEpoch(pfxBlock(id, ino, 0), e)
-	for it.Seek(seek); it.Valid(); {
-		item := it.Item()
+	for item := seekLive(it, seek); item != nil; {
 		k := item.Key()
 		blk := binary.BigEndian.Uint64(k[13:21])
 		if birthOf(k) > e {
+			// only versions newer than e here: look again within this block
 			binary.BigEndian.PutUint64(seek[13:21], blk)
-			it.Seek(seek)
-			if !it.Valid() || binary.BigEndian.Uint64(it.Item().Key()[13:21]) != blk {
+			item = seekLive(it, seek)
+			if item == nil || binary.BigEndian.Uint64(item.Key()[13:21]) != blk {
 				continue
 			}
-			item = it.Item()
 		}
 		if item.UserMeta()&metaTomb == 0 && blk*BlockSize < size {
 			o := int64(blk) * BlockSize
@@ -273,7 +271,7 @@ func blockExtents(txn *badger.Txn, id uint32, ino, e, size uint64) []Extent {
 			break
 		}
 		binary.BigEndian.PutUint64(seek[13:21], blk+1)
-		it.Seek(seek)
+		item = seekLive(it, seek)
 	}
 	return exts
 }

@@ -277,14 +277,14 @@ func dirEmpty(txn *badger.Txn, id uint32, ino, e uint64) bool {
 // forDirents calls fn for each entry of dir visible at e with a name after `after`.
 func forDirents(txn *badger.Txn, id uint32, dir uint64, after string, e uint64, fn func(name string, ino uint64, mode uint32) bool) error {
 	pfx := u64(kID(pDirent, id), dir)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+	it := txn.NewIterator(iterOpts(pfx))
 	defer it.Close()
 	start := append(append(append([]byte{}, pfx...), after...), 1)
 	if after == "" {
 		start = pfx
 	}
-	for it.Seek(start); it.Valid(); {
-		k := it.Item().Key()
+	for item := seekLive(it, start); item != nil; {
+		k := item.Key()
 		if len(k) < len(pfx)+10 {
 			return errBadRecord
 		}
@@ -303,10 +303,7 @@ func forDirents(txn *badger.Txn, id uint32, dir uint64, after string, e uint64, 
 				return nil
 			}
 		}
-		it.Seek(withEpoch(recPfx, 0))
-		for it.Valid() && bytes.HasPrefix(it.Item().Key(), recPfx) {
-			it.Next()
-		}
+		item = seekLive(it, withEpoch(recPfx, 0)) // the next name
 	}
 	return nil
 }
@@ -705,10 +702,10 @@ func (w *View) statfs() (Statfs, error) {
 func (w *View) inodes(from uint64, fn func(Attr) bool) error {
 	return w.readTxn(func(txn *badger.Txn) error {
 		pfx := kID(pInode, w.vol.id)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+		it := txn.NewIterator(iterOpts(pfx))
 		defer it.Close()
-		for it.Seek(u64(append([]byte{}, pfx...), from)); it.Valid(); {
-			k := it.Item().Key()
+		for item := seekLive(it, u64(append([]byte{}, pfx...), from)); item != nil; {
+			k := item.Key()
 			if len(k) != 21 {
 				return errBadRecord
 			}
@@ -729,7 +726,7 @@ func (w *View) inodes(from uint64, fn func(Attr) bool) error {
 			if ino == math.MaxUint64 {
 				return nil
 			}
-			it.Seek(pfxInode(w.vol.id, ino+1))
+			item = seekLive(it, pfxInode(w.vol.id, ino+1))
 		}
 		return nil
 	})

@@ -15,15 +15,37 @@ import (
 // kinds (inodes, dirents, xattrs, blocks): reading the version visible at an
 // epoch, and replacing the live version while keeping what snapshots see.
 
+// iterOpts are the options of iterators used for point lookups: all Badger
+// versions, so that a Seek costs O(1) even on a key rewritten many times
+// since the last compaction (a plain iterator's Seek prefetches the next
+// distinct key, skipping every older version of the current one). Such
+// iterators must move with seekLive, never Next.
+func iterOpts(prefix []byte) badger.IteratorOptions {
+	return badger.IteratorOptions{Prefix: prefix, AllVersions: true}
+}
+
+// seekLive positions it on the newest version of the first existing key >=
+// key (skipping deleted keys) and returns it, or nil.
+func seekLive(it *badger.Iterator, key []byte) *badger.Item {
+	it.Seek(key)
+	for it.Valid() {
+		item := it.Item()
+		if !item.IsDeletedOrExpired() {
+			return item
+		}
+		it.Seek(append(item.KeyCopy(nil), 0)) // the next distinct key
+	}
+	return nil
+}
+
 // seekAt positions it on the version of record prefix visible at epoch e
 // and reports whether one exists that is not a tombstone. it must have been
 // created with Prefix covering prefix.
 func seekAt(it *badger.Iterator, prefix []byte, e uint64) (*badger.Item, bool) {
-	it.Seek(withEpoch(prefix, e))
-	if !it.Valid() {
+	item := seekLive(it, withEpoch(prefix, e))
+	if item == nil {
 		return nil, false
 	}
-	item := it.Item()
 	k := item.Key()
 	if len(k) != len(prefix)+8 || !bytes.HasPrefix(k, prefix) {
 		return nil, false
@@ -36,7 +58,7 @@ func seekAt(it *badger.Iterator, prefix []byte, e uint64) (*badger.Item, bool) {
 
 // getAt returns a copy of the record version visible at epoch e.
 func getAt(txn *badger.Txn, prefix []byte, e uint64) ([]byte, bool, error) {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := txn.NewIterator(iterOpts(prefix))
 	defer it.Close()
 	item, ok := seekAt(it, prefix, e)
 	if !ok {
@@ -150,12 +172,10 @@ func (v *Volume) mutateOnce(fn func(t *wtx) error) ([]uint64, error) {
 // whether a new version was born (the change goes into the history index)
 // and the change in live data blocks (-1, 0, +1).
 func (t *wtx) putAt(it *badger.Iterator, prefix, val []byte, data bool) (born bool, liveDelta int, err error) {
-	it.Seek(prefix)
 	var oldKey []byte
 	var birth uint64
 	oldPresent, found := false, false
-	if it.Valid() {
-		item := it.Item()
+	if item := seekLive(it, prefix); item != nil {
 		k := item.Key()
 		if len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix) {
 			found = true
@@ -166,9 +186,8 @@ func (t *wtx) putAt(it *badger.Iterator, prefix, val []byte, data bool) (born bo
 	}
 	olderExists := false
 	if found && val == nil {
-		it.Next()
-		if it.Valid() {
-			k := it.Item().Key()
+		if item := seekLive(it, append(oldKey[:len(oldKey):len(oldKey)], 0)); item != nil {
+			k := item.Key()
 			olderExists = len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix)
 		}
 	}
@@ -232,7 +251,7 @@ func (t *wtx) putAt(it *badger.Iterator, prefix, val []byte, data bool) (born bo
 
 // put is putAt with its own iterator (metadata records).
 func (t *wtx) put(prefix, val []byte) (bool, error) {
-	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := t.txn.NewIterator(iterOpts(prefix))
 	defer it.Close()
 	born, _, err := t.putAt(it, prefix, val, false)
 	return born, err
@@ -445,22 +464,25 @@ const freeChunk = 4096
 // holes. It reports how many it freed and whether more may remain.
 func (t *wtx) freeBlocks(ino, from uint64) (uint64, bool, error) {
 	pfx := u64(kID(pBlock, t.v.id), ino)
-	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+	it := t.txn.NewIterator(iterOpts(pfx))
 	defer it.Close()
 	var blks []uint64
-	last := uint64(math.MaxUint64)
-	for it.Seek(u64(append([]byte{}, pfx...), from)); it.Valid() && len(blks) < freeChunk; it.Next() {
-		k := it.Item().Key()
-		blk := binary.BigEndian.Uint64(k[13:21])
-		if blk == last {
-			continue // older version of the same block
+	more := false
+	// The first key of each block is its newest version.
+	for item := seekLive(it, pfxBlock(t.v.id, ino, from)); item != nil; {
+		if len(blks) == freeChunk {
+			more = true
+			break
 		}
-		last = blk
-		if it.Item().UserMeta()&metaTomb == 0 {
+		blk := binary.BigEndian.Uint64(item.Key()[13:21])
+		if item.UserMeta()&metaTomb == 0 {
 			blks = append(blks, blk)
 		}
+		if blk == math.MaxUint64 {
+			break
+		}
+		item = seekLive(it, pfxBlock(t.v.id, ino, blk+1))
 	}
-	more := it.Valid()
 	var freed uint64
 	for _, blk := range blks {
 		_, d, err := t.putAt(it, pfxBlock(t.v.id, ino, blk), nil, true)
@@ -486,21 +508,21 @@ func (t *wtx) freeBlocks(ino, from uint64) (uint64, bool, error) {
 
 func listXattrAt(txn *badger.Txn, id uint32, ino, e uint64) ([]string, error) {
 	pfx := u64(kID(pXattr, id), ino)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+	it := txn.NewIterator(iterOpts(pfx))
 	defer it.Close()
 	var names []string
-	for it.Rewind(); it.Valid(); {
-		k := it.Item().Key()
-		name := string(k[13 : len(k)-9])
+	for item := seekLive(it, pfx); item != nil; {
+		k := item.Key()
+		if len(k) < len(pfx)+9 {
+			return nil, errBadRecord
+		}
+		name := string(k[len(pfx) : len(k)-9])
 		recPfx := pfxXattr(id, ino, name)
 		if _, ok := seekAt(it, recPfx, e); ok {
 			names = append(names, name)
 		}
-		// skip the remaining versions of this name
-		it.Seek(withEpoch(recPfx, 0))
-		for it.Valid() && bytes.HasPrefix(it.Item().Key(), recPfx) {
-			it.Next()
-		}
+		// on to the next name (past every version of this one)
+		item = seekLive(it, withEpoch(recPfx, 0))
 	}
 	return names, nil
 }

@@ -499,7 +499,7 @@ func (v *Volume) diffInode(txn *badger.Txn, ino uint64, h *histAcc, a, b uint64)
 // key = same; otherwise the contents are compared (holes read as empty).
 func blockDiffers(txn *badger.Txn, id uint32, ino, blk, a, b uint64) (bool, error) {
 	pfx := pfxBlock(id, ino, blk)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: pfx})
+	it := txn.NewIterator(iterOpts(pfx))
 	defer it.Close()
 	var keys [2][]byte
 	var vals [2][]byte
