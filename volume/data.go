@@ -46,7 +46,7 @@ func (w *View) write(ino uint64, off int64, data []byte) (int, error) {
 	done := 0
 	for done < len(data) || len(data) == 0 {
 		pos := off + int64(done)
-		n := min(len(data)-done, writeChunk-int(pos%writeChunk))
+		n := min(len(data)-done, writeChunk)
 		err := w.update(func(t *wtx) error { return t.writeData(ino, pos, data[done:done+n]) })
 		if err != nil {
 			return done, err
