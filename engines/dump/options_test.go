@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -274,8 +275,24 @@ func TestVolumeIncrementalChain(t *testing.T) {
 	a1, a2 := shmDir(t), shmDir(t)
 	copyFromVolume(t, w, "", a1)
 	copyFromVolume(t, w2, "copy", a2)
-	if d := manifest.Diff(manifestOf(t, a2, true), manifestOf(t, a1, true)); d != "" {
+	want := manifestOf(t, a1, true)
+	if d := manifest.Diff(manifestOf(t, a2, true), want); d != "" {
 		t.Errorf("level 0 + level 1 restore differs from the source:\n%s", d)
+	}
+	// Linux restore -r applies the same chain of our images identically
+	restore, _ := findRestore(t)
+	work := shmDir(t)
+	rr := filepath.Join(work, "rr")
+	os.Mkdir(rr, 0o755)
+	for i, img := range [][]byte{img0, img1} {
+		p := filepath.Join(work, fmt.Sprintf("l%d.dump", i))
+		os.WriteFile(p, img, 0o644)
+		if out, err := run(t, rr, restore, "-r", "-f", p); err != nil {
+			t.Fatalf("restore -r level %d: %v\n%s", i, err, out)
+		}
+	}
+	if d := manifest.Diff(manifestOf(t, rr, true), want); d != "" {
+		t.Errorf("Linux restore -r of our level 0 + level 1 differs from the source:\n%s", d)
 	}
 }
 
