@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/s2"
-	"golang.org/x/sys/unix"
 )
 
 // File names inside a cartridge directory.
@@ -25,16 +24,15 @@ const (
 
 // Layout constants (see doc.go).
 const (
-	fileHeaderSize = 32
-	entrySize      = 32
-	recHeaderSize  = 40
-	recMagic       = 0x56524543 // "VREC"
-	indexMagic     = "VTLIDX01"
-	dataMagic      = "VTLDAT01"
-	formatVersion  = 1
-	// flushEvery bounds how many index entries stay in memory only; the
-	// data log is self-describing, so unflushed entries are rebuilt on open.
-	flushEvery = 512
+	indexHeaderSize = 32
+	dataHeaderSize  = 4096 // one page: payloads of page-multiple sizes stay page aligned
+	entrySize       = 32
+	indexMagic      = "VTLIDX02"
+	dataMagic       = "VTLDAT02"
+	formatVersion   = 2
+	// tailCheck is how many of the last index entries Open verifies against
+	// their payload CRC (the ones a crash could have left ahead of their data).
+	tailCheck = 8
 	// MaxRecord is the largest record the format stores.
 	MaxRecord = 64 << 20
 )
@@ -86,7 +84,7 @@ type Meta struct {
 
 // Entry is one object (record or filemark) of the index.
 type Entry struct {
-	Offset int64 // offset of the record header in the data file
+	Offset int64 // offset of the payload in the data file
 	ULen   uint32
 	SLen   uint32
 	CRC    uint32 // CRC-32C of the stored payload
@@ -94,30 +92,27 @@ type Entry struct {
 	Flags  byte
 }
 
-func (e Entry) end() int64 { return e.Offset + recHeaderSize + int64(e.SLen) }
+func (e Entry) end() int64 { return e.Offset + int64(e.SLen) }
 
 // Cartridge is an open cartridge. It is not safe for concurrent use.
 type Cartridge struct {
 	dir       string
 	meta      Meta
 	idx, data *os.File
-	gen       uint64
 	entries   []Entry
 	filemarks []uint64 // object numbers of filemarks, ascending
-	flushed   int      // entries persisted in the index file
 	used      int64    // sum of stored payload bytes
-	hdr       [recHeaderSize]byte
+	ebuf      [entrySize]byte
 	scratch   []byte
 	enc       []byte
-	// Recovered reports what Open repaired (torn tail records dropped, index entries rebuilt).
+	// Recovered reports what Open repaired.
 	Recovered RecoveryReport
 }
 
 // RecoveryReport says what Open repaired.
 type RecoveryReport struct {
-	RebuiltEntries int   // records found in the data log beyond the index
-	DroppedEntries int   // index entries that were invalid
-	TruncatedBytes int64 // torn bytes cut from the end of the data log
+	DroppedEntries int   // index entries that were torn, damaged or ahead of their data
+	TruncatedBytes int64 // data bytes beyond the last indexed record
 }
 
 // Create makes a new blank cartridge in dir (which must not hold one).
@@ -129,33 +124,31 @@ func Create(dir string, m Meta) error {
 		return fmt.Errorf("cartridge %s: %w", dir, os.ErrExist)
 	}
 	m.Version = formatVersion
-	for _, f := range []struct {
-		name, magic string
-	}{{IndexFile, indexMagic}, {DataFile, dataMagic}} {
-		if err := os.WriteFile(filepath.Join(dir, f.name), fileHeader(f.magic, 0), 0o644); err != nil {
-			return err
-		}
+	if err := os.WriteFile(filepath.Join(dir, IndexFile), fileHeader(indexMagic, indexHeaderSize), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, DataFile), fileHeader(dataMagic, dataHeaderSize), 0o644); err != nil {
+		return err
 	}
 	return WriteMeta(dir, m)
 }
 
-func fileHeader(magic string, gen uint64) []byte {
-	b := make([]byte, fileHeaderSize)
+func fileHeader(magic string, size int) []byte {
+	b := make([]byte, size)
 	copy(b, magic)
 	binary.BigEndian.PutUint32(b[8:], formatVersion)
-	binary.BigEndian.PutUint64(b[16:], gen)
 	binary.BigEndian.PutUint32(b[28:], crc(b[:28]))
 	return b
 }
 
-func parseFileHeader(b []byte, magic string) (gen uint64, err error) {
-	if len(b) < fileHeaderSize || string(b[:8]) != magic || binary.BigEndian.Uint32(b[28:]) != crc(b[:28]) {
-		return 0, fmt.Errorf("%w: bad %s header", ErrCorrupt, magic)
+func parseFileHeader(b []byte, magic string) error {
+	if len(b) < 32 || string(b[:8]) != magic || binary.BigEndian.Uint32(b[28:]) != crc(b[:28]) {
+		return fmt.Errorf("%w: bad %s header", ErrCorrupt, magic)
 	}
 	if v := binary.BigEndian.Uint32(b[8:]); v != formatVersion {
-		return 0, fmt.Errorf("%w: unsupported version %d", ErrCorrupt, v)
+		return fmt.Errorf("%w: unsupported version %d", ErrCorrupt, v)
 	}
-	return binary.BigEndian.Uint64(b[16:]), nil
+	return nil
 }
 
 // WriteMeta writes meta.json atomically (temporary file + rename).
@@ -210,106 +203,71 @@ func Open(dir string) (*Cartridge, error) {
 }
 
 func (c *Cartridge) load() error {
-	var h [fileHeaderSize]byte
+	var h [32]byte
 	if _, err := c.data.ReadAt(h[:], 0); err != nil {
 		return fmt.Errorf("%w: data header: %v", ErrCorrupt, err)
 	}
-	if _, err := parseFileHeader(h[:], dataMagic); err != nil {
+	if err := parseFileHeader(h[:], dataMagic); err != nil {
 		return err
 	}
 	dataSize, err := c.data.Seek(0, io.SeekEnd)
 	if err != nil {
 		return err
 	}
+	if dataSize < dataHeaderSize {
+		return fmt.Errorf("%w: data file shorter than its header", ErrCorrupt)
+	}
 	ib, err := io.ReadAll(io.NewSectionReader(c.idx, 0, 1<<62))
 	if err != nil {
 		return err
 	}
-	gen, err := parseFileHeader(ib, indexMagic)
-	if err != nil {
-		// The index header is damaged: rebuild everything from the data log.
-		gen = 0
-		ib = fileHeader(indexMagic, 0)
-		if _, err := c.idx.WriteAt(ib, 0); err != nil {
-			return err
-		}
-		c.Recovered.DroppedEntries = -1
-	}
-	c.gen = gen
-	next := int64(fileHeaderSize)
-	nent := (len(ib) - fileHeaderSize) / entrySize
-	for i := 0; i < nent; i++ {
-		b := ib[fileHeaderSize+i*entrySize:][:entrySize]
-		e, ok := decodeEntry(b)
-		if !ok || e.Offset != next || e.end() > dataSize || (e.Type == TypeFilemark && (e.SLen != 0 || e.ULen != 0)) {
-			if c.Recovered.DroppedEntries >= 0 {
-				c.Recovered.DroppedEntries += nent - i
-			}
-			break
-		}
-		c.addEntry(e)
-		next = e.end()
-	}
-	c.flushed = len(c.entries)
-	// Rebuild entries the index never got (the data log is authoritative
-	// beyond the index), accepting only intact records of this generation.
-	for next < dataSize {
-		e, ok := c.scanRecord(next, dataSize)
-		if !ok {
-			break
-		}
-		c.addEntry(e)
-		c.Recovered.RebuiltEntries++
-		next = e.end()
-	}
-	if next < dataSize {
-		c.Recovered.TruncatedBytes = dataSize - next
-		if err := c.data.Truncate(next); err != nil {
-			return err
-		}
-	}
-	if err := c.idx.Truncate(int64(fileHeaderSize + c.flushed*entrySize)); err != nil {
+	if err := parseFileHeader(ib, indexMagic); err != nil {
 		return err
 	}
-	return c.flush()
-}
-
-func (c *Cartridge) scanRecord(off, size int64) (Entry, bool) {
-	var h [recHeaderSize]byte
-	if off+recHeaderSize > size {
-		return Entry{}, false
-	}
-	if _, err := c.data.ReadAt(h[:], off); err != nil {
-		return Entry{}, false
-	}
-	if binary.BigEndian.Uint32(h[0:]) != recMagic || binary.BigEndian.Uint32(h[36:]) != crc(h[:36]) {
-		return Entry{}, false
-	}
-	e := Entry{Offset: off, Type: h[4], Flags: h[5], ULen: binary.BigEndian.Uint32(h[8:]),
-		SLen: binary.BigEndian.Uint32(h[12:]), CRC: binary.BigEndian.Uint32(h[32:])}
-	seq := binary.BigEndian.Uint64(h[16:])
-	gen := binary.BigEndian.Uint64(h[24:])
-	if seq != uint64(len(c.entries)) || gen != c.gen || e.end() > size || e.SLen > MaxRecord || e.ULen > MaxRecord {
-		return Entry{}, false
-	}
-	switch e.Type {
-	case TypeFilemark:
-		if e.SLen != 0 || e.ULen != 0 {
-			return Entry{}, false
+	next := int64(dataHeaderSize)
+	nent := (len(ib) - indexHeaderSize) / entrySize
+	for i := 0; i < nent; i++ {
+		e, ok := decodeEntry(ib[indexHeaderSize+i*entrySize:][:entrySize], uint64(i))
+		if !ok || e.Offset != next || e.end() > dataSize {
+			break
 		}
-	case TypeData:
+		c.addEntry(e)
+		next = e.end()
+	}
+	// A crash (of the machine, not just the process) can leave the last
+	// entries ahead of their data: check their payloads.
+	start := len(c.entries) - tailCheck
+	if start < 0 {
+		start = 0
+	}
+	for i := start; i < len(c.entries); i++ {
+		e := c.entries[i]
+		if e.Type != TypeData {
+			continue
+		}
 		p := make([]byte, e.SLen)
-		if _, err := c.data.ReadAt(p, off+recHeaderSize); err != nil || crc(p) != e.CRC {
-			return Entry{}, false
+		if _, err := c.data.ReadAt(p, e.Offset); err != nil || crc(p) != e.CRC {
+			c.dropFrom(uint64(i))
+			break
 		}
-	default:
-		return Entry{}, false
 	}
-	return e, true
+	c.Recovered.DroppedEntries = nent - len(c.entries)
+	if len(ib) != indexHeaderSize+len(c.entries)*entrySize {
+		if err := c.idx.Truncate(int64(indexHeaderSize + len(c.entries)*entrySize)); err != nil {
+			return err
+		}
+	}
+	if end := c.end(); end < dataSize {
+		c.Recovered.TruncatedBytes = dataSize - end
+		if err := c.data.Truncate(end); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func decodeEntry(b []byte) (Entry, bool) {
-	if binary.BigEndian.Uint32(b[28:]) != crc(b[:28]) {
+func decodeEntry(b []byte, seq uint64) (Entry, bool) {
+	if binary.BigEndian.Uint32(b[28:]) != crc(b[:28]) || binary.BigEndian.Uint32(b[24:]) != uint32(seq) {
 		return Entry{}, false
 	}
 	e := Entry{
@@ -320,20 +278,26 @@ func decodeEntry(b []byte) (Entry, bool) {
 		Type:   b[20],
 		Flags:  b[21],
 	}
-	if (e.Type != TypeData && e.Type != TypeFilemark) || e.SLen > MaxRecord || e.ULen > MaxRecord || e.Offset < 0 {
+	switch {
+	case e.Offset < dataHeaderSize || e.SLen > MaxRecord || e.ULen > MaxRecord:
+		return Entry{}, false
+	case e.Type == TypeFilemark && (e.SLen != 0 || e.ULen != 0 || e.Flags != 0):
+		return Entry{}, false
+	case e.Type == TypeData && (e.ULen == 0 || e.Flags&^FlagS2 != 0 || (e.Flags == 0 && e.SLen != e.ULen)):
+		return Entry{}, false
+	case e.Type != TypeData && e.Type != TypeFilemark:
 		return Entry{}, false
 	}
 	return e, true
 }
 
-func encodeEntry(b []byte, e Entry) {
+func encodeEntry(b []byte, e Entry, seq uint64) {
 	binary.BigEndian.PutUint64(b[0:], uint64(e.Offset))
 	binary.BigEndian.PutUint32(b[8:], e.ULen)
 	binary.BigEndian.PutUint32(b[12:], e.SLen)
 	binary.BigEndian.PutUint32(b[16:], e.CRC)
-	b[20], b[21] = e.Type, e.Flags
-	b[22], b[23] = 0, 0
-	binary.BigEndian.PutUint32(b[24:], 0)
+	b[20], b[21], b[22], b[23] = e.Type, e.Flags, 0, 0
+	binary.BigEndian.PutUint32(b[24:], uint32(seq))
 	binary.BigEndian.PutUint32(b[28:], crc(b[:28]))
 }
 
@@ -345,20 +309,14 @@ func (c *Cartridge) addEntry(e Entry) {
 	c.used += int64(e.SLen)
 }
 
-// flush persists index entries not yet in the index file.
-func (c *Cartridge) flush() error {
-	if c.flushed >= len(c.entries) {
-		return nil
+// dropFrom forgets objects i and after (in memory only).
+func (c *Cartridge) dropFrom(i uint64) {
+	for _, e := range c.entries[i:] {
+		c.used -= int64(e.SLen)
 	}
-	b := make([]byte, (len(c.entries)-c.flushed)*entrySize)
-	for i, e := range c.entries[c.flushed:] {
-		encodeEntry(b[i*entrySize:], e)
-	}
-	if _, err := c.idx.WriteAt(b, int64(fileHeaderSize+c.flushed*entrySize)); err != nil {
-		return err
-	}
-	c.flushed = len(c.entries)
-	return nil
+	c.entries = c.entries[:i]
+	k := sort.Search(len(c.filemarks), func(k int) bool { return c.filemarks[k] >= i })
+	c.filemarks = c.filemarks[:k]
 }
 
 // Meta returns the descriptive data.
@@ -427,7 +385,7 @@ func (c *Cartridge) Read(i uint64, buf []byte) (n int, length int, err error) {
 		}
 		stored = c.scratch[:e.SLen]
 	}
-	if _, err := c.data.ReadAt(stored, e.Offset+recHeaderSize); err != nil {
+	if _, err := c.data.ReadAt(stored, e.Offset); err != nil {
 		return 0, length, fmt.Errorf("%w: object %d: %v", ErrBadData, i, err)
 	}
 	if crc(stored) != e.CRC {
@@ -462,39 +420,26 @@ func growTo(b []byte, n int) []byte {
 	return b[:n]
 }
 
-// Truncate discards objects i and after (a write in the middle of the tape).
+// Truncate discards objects i and after (a write in the middle of the
+// tape). The index is cut first: a crash before the data log is cut leaves
+// bytes that Open discards.
 func (c *Cartridge) Truncate(i uint64) error {
 	if i >= uint64(len(c.entries)) {
 		return nil
 	}
-	// A new generation first: records of the old tail left in the data log
-	// by a crash between the steps below are then never rebuilt.
-	c.gen++
-	if _, err := c.idx.WriteAt(fileHeader(indexMagic, c.gen), 0); err != nil {
+	if err := c.idx.Truncate(int64(indexHeaderSize + int(i)*entrySize)); err != nil {
 		return err
 	}
-	if int(i) < c.flushed {
-		c.flushed = int(i)
-	}
-	if err := c.idx.Truncate(int64(fileHeaderSize + c.flushed*entrySize)); err != nil {
+	if err := c.data.Truncate(c.entries[i].Offset); err != nil {
 		return err
 	}
-	off := c.entries[i].Offset
-	if err := c.data.Truncate(off); err != nil {
-		return err
-	}
-	for _, e := range c.entries[i:] {
-		c.used -= int64(e.SLen)
-	}
-	c.entries = c.entries[:i]
-	k := sort.Search(len(c.filemarks), func(k int) bool { return c.filemarks[k] >= i })
-	c.filemarks = c.filemarks[:k]
+	c.dropFrom(i)
 	return nil
 }
 
 func (c *Cartridge) end() int64 {
 	if len(c.entries) == 0 {
-		return fileHeaderSize
+		return dataHeaderSize
 	}
 	return c.entries[len(c.entries)-1].end()
 }
@@ -513,97 +458,55 @@ func (c *Cartridge) AppendRecord(p []byte, compress bool) (int, error) {
 		}
 	}
 	e := Entry{Offset: c.end(), ULen: uint32(len(p)), SLen: uint32(len(stored)), CRC: crc(stored), Type: TypeData, Flags: flags}
-	if err := c.appendObject(e, stored); err != nil {
-		return 0, err
+	// The payload first, then its index entry: a process killed between
+	// the two leaves payload bytes that Open cuts off.
+	if _, err := c.data.WriteAt(stored, e.Offset); err != nil {
+		_ = c.data.Truncate(e.Offset)
+		return 0, fmt.Errorf("cartridge: write: %w", err)
 	}
+	encodeEntry(c.ebuf[:], e, uint64(len(c.entries)))
+	if _, err := c.idx.WriteAt(c.ebuf[:], int64(indexHeaderSize+len(c.entries)*entrySize)); err != nil {
+		_ = c.data.Truncate(e.Offset)
+		return 0, fmt.Errorf("cartridge: write index: %w", err)
+	}
+	c.addEntry(e)
 	return len(stored), nil
 }
 
 // AppendFilemark appends a filemark at EOD.
-func (c *Cartridge) AppendFilemark() error {
-	return c.appendObject(Entry{Offset: c.end(), Type: TypeFilemark}, nil)
-}
+func (c *Cartridge) AppendFilemark() error { return c.AppendFilemarks(1) }
 
-// AppendFilemarks appends n filemarks at EOD with one write.
+// AppendFilemarks appends n filemarks at EOD with one index write.
 func (c *Cartridge) AppendFilemarks(n int) error {
 	if n <= 0 {
 		return nil
 	}
 	off := c.end()
-	buf := make([]byte, 0, n*recHeaderSize)
-	var es []Entry
+	buf := make([]byte, n*entrySize)
 	for i := 0; i < n; i++ {
-		e := Entry{Offset: off + int64(i*recHeaderSize), Type: TypeFilemark}
-		c.fillHeader(e, uint64(len(c.entries)+i))
-		buf = append(buf, c.hdr[:]...)
-		es = append(es, e)
+		encodeEntry(buf[i*entrySize:], Entry{Offset: off, Type: TypeFilemark}, uint64(len(c.entries)+i))
 	}
-	if _, err := c.data.WriteAt(buf, off); err != nil {
-		_ = c.data.Truncate(off)
-		return fmt.Errorf("cartridge: write: %w", err)
+	if _, err := c.idx.WriteAt(buf, int64(indexHeaderSize+len(c.entries)*entrySize)); err != nil {
+		_ = c.idx.Truncate(int64(indexHeaderSize + len(c.entries)*entrySize))
+		return fmt.Errorf("cartridge: write index: %w", err)
 	}
-	for _, e := range es {
-		c.addEntry(e)
-	}
-	if len(c.entries)-c.flushed >= flushEvery {
-		return c.flush()
+	for i := 0; i < n; i++ {
+		c.addEntry(Entry{Offset: off, Type: TypeFilemark})
 	}
 	return nil
 }
 
-func (c *Cartridge) fillHeader(e Entry, seq uint64) {
-	h := c.hdr[:]
-	binary.BigEndian.PutUint32(h[0:], recMagic)
-	h[4], h[5], h[6], h[7] = e.Type, e.Flags, 0, 0
-	binary.BigEndian.PutUint32(h[8:], e.ULen)
-	binary.BigEndian.PutUint32(h[12:], e.SLen)
-	binary.BigEndian.PutUint64(h[16:], seq)
-	binary.BigEndian.PutUint64(h[24:], c.gen)
-	binary.BigEndian.PutUint32(h[32:], e.CRC)
-	binary.BigEndian.PutUint32(h[36:], crc(h[:36]))
-}
-
-func (c *Cartridge) appendObject(e Entry, payload []byte) error {
-	c.fillHeader(e, uint64(len(c.entries)))
-	h := c.hdr[:]
-	iov := [][]byte{h}
-	if len(payload) > 0 {
-		iov = append(iov, payload)
-	}
-	want := recHeaderSize + len(payload)
-	n, err := unix.Pwritev(int(c.data.Fd()), iov, e.Offset)
-	if err == nil && n != want {
-		err = io.ErrShortWrite
-	}
-	if err != nil {
-		// Leave no partial record behind.
-		_ = c.data.Truncate(e.Offset)
-		return fmt.Errorf("cartridge: write: %w", err)
-	}
-	c.addEntry(e)
-	if len(c.entries)-c.flushed >= flushEvery {
-		return c.flush()
-	}
-	return nil
-}
-
-// Sync flushes the index and fsyncs both files and meta.json's directory.
+// Sync fsyncs the data log, then the index.
 func (c *Cartridge) Sync() error {
-	if err := c.flush(); err != nil {
-		return err
-	}
 	if err := c.data.Sync(); err != nil {
 		return err
 	}
 	return c.idx.Sync()
 }
 
-// Close flushes the index and closes the files.
+// Close closes the files.
 func (c *Cartridge) Close() error {
-	err := c.flush()
-	if e := c.data.Close(); err == nil {
-		err = e
-	}
+	err := c.data.Close()
 	if e := c.idx.Close(); err == nil {
 		err = e
 	}
