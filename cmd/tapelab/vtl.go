@@ -131,7 +131,7 @@ func vtlCommand() *cli.Command {
 					},
 				},
 			},
-			tapeCommand(),
+			vtlTapeCommand(),
 			{
 				Name:      "reservations",
 				Usage:     "show or set the tape.reservations option (scsi, persistent, off)",
@@ -147,7 +147,7 @@ func vtlCommand() *cli.Command {
 	}
 }
 
-func tapeCommand() *cli.Command {
+func vtlTapeCommand() *cli.Command {
 	one := func(usage string) func(c *cli.Context) (string, error) {
 		return func(c *cli.Context) (string, error) {
 			if c.NArg() != 1 {
