@@ -261,7 +261,7 @@ func TestLinuxIncrementalChainOurRestore(t *testing.T) {
 	const when = 1800000000
 	cmds := strings.Join([]string{
 		"rm hello.txt", "rmdir emptydir", "mkdir newdir", "write " + newFile + " newdir/file.txt",
-		"ln rand-20000.bin renamed-20000.bin", "unlink rand-20000.bin", "sif xattr.txt mode 0100600",
+		"ln rand-20000.bin renamed-20000.bin", "unlink rand-20000.bin", "sif xattr.txt mode 0100600", "sif xattr.txt ctime @1800000000",
 		"sif newdir mode 040755", "sif newdir/file.txt mode 0100644",
 		"sif / mtime @1800000000", "sif newdir mtime @1800000000", "sif newdir/file.txt mtime @1800000000",
 	}, "\n") + "\n"

@@ -688,12 +688,16 @@ func (f *fileRestore) create(r *restorer) error {
 		if err != nil {
 			return err
 		}
+		var end int64
 		werr := r.rd.ReadData(func(off int64, b []byte) error {
+			end = off + int64(len(b))
 			_, err := w.WriteAt(b, off)
 			return err
 		})
 		r.progress()
-		if werr == nil {
+		// a trailing hole (or an empty file over an existing one) needs the
+		// size set; otherwise the data written already ends at the size
+		if werr == nil && end != int64(in.Size) {
 			if err := w.Truncate(int64(in.Size)); err != nil {
 				var errno syscall.Errno
 				errors.As(err, &errno)
