@@ -1,7 +1,9 @@
 package volume
 
 import (
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 func TestReopen(t *testing.T) {
@@ -73,8 +77,25 @@ func TestForeignAndCorruptDirectory(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir2, "MANIFEST"), []byte("garbage garbage garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(dir2, Options{}); err == nil {
+	before := listing(t, dir2)
+	_, err := Open(dir2, Options{})
+	if err == nil {
 		t.Fatal("corrupt store opened")
+	}
+	t.Logf("corrupt store: %v", err)
+	if after := listing(t, dir2); !reflect.DeepEqual(before, after) {
+		t.Errorf("corrupt store was modified:\n%v\n%v", before, after)
+	}
+	// another program's Badger database
+	dir3 := t.TempDir()
+	db, err := badger.Open(badger.DefaultOptions(dir3).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(txn *badger.Txn) error { return txn.Set([]byte("their key"), []byte("x")) })
+	db.Close()
+	if _, err := Open(dir3, Options{}); !errors.Is(err, ErrNotStore) {
+		t.Fatalf("foreign badger db: %v", err)
 	}
 	// a file where the directory should be
 	if _, err := Open(foreign, Options{}); err == nil {
@@ -166,4 +187,19 @@ func crashChild(dir string) {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
 	}
+}
+
+// listing maps file names of dir to their sizes and contents' hash.
+func listing(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		out[e.Name()] = fmt.Sprintf("%d:%x", len(b), sha256.Sum256(b))
+	}
+	return out
 }
