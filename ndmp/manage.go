@@ -151,6 +151,9 @@ func (s *Server) KillAll() int {
 func (s *Server) SetEnabled(on bool) {
 	s.mu.Lock()
 	s.settings.Enabled = on
+	if err := s.saveSettingsLocked(); err != nil {
+		s.cfg.Logf("ndmp: saving settings: %v", err)
+	}
 	s.mu.Unlock()
 }
 
@@ -158,10 +161,16 @@ func (s *Server) SetEnabled(on bool) {
 func (s *Server) Settings() Settings { return s.currentSettings() }
 
 // Modify changes one option by name (`ndmp modify -name value`).
-func (s *Server) Modify(option, value string) error {
+func (s *Server) Modify(option, value string) (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := &s.settings
+	st := s.settings
+	defer func() {
+		if err == nil {
+			s.settings = st
+			err = s.saveSettingsLocked()
+		}
+	}()
 	b := func(dst *bool) error {
 		v, err := strconv.ParseBool(value)
 		if err != nil {

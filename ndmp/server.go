@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -154,6 +156,9 @@ func NewServer(cfg Config) (*Server, error) {
 		sessions: map[int]*Session{},
 		tapes:    map[string]*Session{},
 		changers: map[string]*Session{},
+	}
+	if err := s.loadSettings(); err != nil {
+		return nil, err
 	}
 	for _, e := range cfg.Engines {
 		if _, dup := s.engines[e.Name()]; dup {
@@ -350,4 +355,43 @@ func (s *Server) currentSettings() Settings {
 // ctxWithSession is a context for an engine run that ends with the session.
 func (s *Session) opContext() (context.Context, context.CancelFunc) {
 	return context.WithCancel(s.ctx)
+}
+
+// settingsFile keeps `ndmp modify` and `ndmp on|off` across restarts.
+const settingsFile = "ndmp-settings.json"
+
+func (s *Server) loadSettings() error {
+	if s.cfg.DataDir == "" {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(s.cfg.DataDir, settingsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("ndmp settings: %w", err)
+	}
+	if err := json.Unmarshal(b, &s.settings); err != nil {
+		return fmt.Errorf("ndmp settings %s: %w", settingsFile, err)
+	}
+	return nil
+}
+
+// saveSettingsLocked persists the settings (s.mu held).
+func (s *Server) saveSettingsLocked() error {
+	if s.cfg.DataDir == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(s.settings, "", "  ")
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(s.cfg.DataDir, settingsFile)
+	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(p+".tmp", b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(p+".tmp", p)
 }

@@ -344,3 +344,25 @@ func hexString(b []byte) string {
 	}
 	return string(out)
 }
+
+func TestSettingsPersist(t *testing.T) {
+	dir := t.TempDir()
+	s1, err := NewServer(Config{DataDir: dir, MemoryBytes: 20 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s1.Settings(); st.MaxSessions != 20 || st.MaxDataOps != 16 {
+		t.Fatalf("limits for 20 GB: %+v", st)
+	}
+	if err := s1.Modify("plaintext", "false"); err != nil {
+		t.Fatal(err)
+	}
+	s1.SetEnabled(false)
+	s2, err := NewServer(Config{DataDir: dir, MemoryBytes: 32 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s2.Settings(); st.PlaintextAuth || st.Enabled || st.MaxSessions != 20 {
+		t.Fatalf("settings after restart: %+v", st)
+	}
+}
