@@ -267,8 +267,18 @@ func (c *Changer) exec(initiator string, cdb, dataOut []byte) ([]byte, byte, *sc
 		return good(nil)
 	case scsi.OpReportLuns:
 		return reportLuns(0)
+	case scsi.OpMaintenanceIn:
+		return reportOpcodes(cdb, smcOpcodes)
 	}
 	return checkCondition(errInvalidOpcode)
+}
+
+var smcOpcodes = []opcode{
+	{op: scsi.OpTestUnitReady}, {op: scsi.OpRequestSense}, {op: scsi.OpInitElementStatus}, {op: scsi.OpInquiry},
+	{op: scsi.OpModeSelect6}, {op: scsi.OpReserve6}, {op: scsi.OpRelease6}, {op: scsi.OpModeSense6}, {op: scsi.OpPreventAllow},
+	{op: scsi.OpPositionToElement}, {op: scsi.OpInitElementStatusRg}, {op: scsi.OpModeSelect10}, {op: scsi.OpReserve10},
+	{op: scsi.OpRelease10}, {op: scsi.OpModeSense10}, {op: scsi.OpReportLuns}, {op: scsi.OpMaintenanceIn, sa: 0x0c, hasSA: true},
+	{op: scsi.OpMoveMedium}, {op: scsi.OpExchangeMedium}, {op: scsi.OpReadElementStatus},
 }
 
 func (c *Changer) modePage(code byte) []byte {
@@ -337,9 +347,6 @@ func (c *Changer) readElementStatus(cdb []byte) ([]byte, byte, *scsi.Sense) {
 	if et > ElementDrive {
 		return checkCondition(scsi.InvalidField(true, 1, 3))
 	}
-	if dvcid {
-		return checkCondition(scsi.InvalidField(true, 6, 0))
-	}
 	var sel []ElementStatus
 	for _, e := range c.status(et) {
 		if e.Address >= start && len(sel) < count {
@@ -354,6 +361,9 @@ func (c *Changer) readElementStatus(cdb []byte) ([]byte, byte, *scsi.Sense) {
 	descLen := 16
 	if voltag {
 		descLen = 52
+	}
+	if dvcid {
+		descLen += dvcidLen
 	}
 	var pages []byte
 	for i := 0; i < len(sel); {
@@ -370,7 +380,7 @@ func (c *Changer) readElementStatus(cdb []byte) ([]byte, byte, *scsi.Sense) {
 		scsi.Put24(ph[5:], uint32((j-i)*descLen))
 		pages = append(pages, ph...)
 		for _, e := range sel[i:j] {
-			pages = append(pages, elementDescriptor(e, voltag, descLen)...)
+			pages = append(pages, c.elementDescriptor(e, voltag, dvcid, descLen)...)
 		}
 		i = j
 	}
@@ -383,8 +393,27 @@ func (c *Changer) readElementStatus(cdb []byte) ([]byte, byte, *scsi.Sense) {
 	return good(append(h, pages...))
 }
 
-func elementDescriptor(e ElementStatus, voltag bool, n int) []byte {
+// dvcidLen is the room a device identifier takes in a descriptor when
+// DVCID is set: 4 header bytes plus vendor (8), product (16) and serial (10).
+const dvcidLen = 4 + 34
+
+func (c *Changer) elementDescriptor(e ElementStatus, voltag, dvcid bool, n int) []byte {
 	b := make([]byte, n)
+	if dvcid && e.Type == ElementDrive {
+		// Identification descriptor after the volume tag (SMC-3 6.12.3):
+		// ASCII T10 vendor identification of the drive.
+		d := c.lib.drives[e.Index-1]
+		off := 12
+		if voltag {
+			off += 36
+		}
+		id := make([]byte, 34)
+		scsi.PadString(id[:8], d.vendor)
+		scsi.PadString(id[8:24], d.product)
+		scsi.PadString(id[24:], d.serial)
+		b[off], b[off+1], b[off+3] = 0x02, 0x01, byte(len(id))
+		copy(b[off+4:], id)
+	}
 	scsi.Put16(b, uint32(e.Address))
 	if e.Full {
 		b[2] |= 0x01

@@ -121,6 +121,16 @@ func TestSMCElementStatusMoveExchange(t *testing.T) {
 	if len(r.data) != 30 {
 		t.Fatalf("RES alloc 30 in CDB: %d bytes", len(r.data))
 	}
+	// DVCID: drive elements carry the drive's vendor/product/serial.
+	cdb := res(true, ElementDrive, 0, 10, 4096, 0)
+	cdb[6] = 1
+	r = run(t, c, ini, cdb, nil, 4096)
+	if dl := int(scsi.Be16(r.data[8+2:])); dl != 52+38 || len(r.data) != 16+2*dl {
+		t.Fatalf("DVCID descriptor length %d, data %d", dl, len(r.data))
+	}
+	if id := r.data[16+48:]; id[0] != 2 || id[1] != 1 || id[3] != 34 || !strings.Contains(string(id[4:38]), d.Serial()) {
+		t.Fatalf("DVCID identifier % x", id[:38])
+	}
 	// MOVE MEDIUM: slot 2 -> drive 2 loads it.
 	mv := func(src, dst uint16) []byte {
 		b := make([]byte, 12)

@@ -53,6 +53,8 @@ func cdbAllocLen(cdb []byte) (int, bool) {
 		return int(scsi.Be16(cdb[7:])), true
 	case scsi.OpReadElementStatus:
 		return int(scsi.Be24(cdb[7:])), true
+	case scsi.OpMaintenanceIn:
+		return int(scsi.Be32(cdb[6:])), true
 	case scsi.OpReportLuns:
 		return int(scsi.Be32(cdb[6:])), true
 	}
@@ -245,8 +247,80 @@ func (d *Drive) exec(initiator string, cdb, dataOut []byte) ([]byte, byte, *scsi
 		return reportLuns(d.lun)
 	case scsi.OpLogSense:
 		return d.logSense(cdb)
+	case scsi.OpMaintenanceIn:
+		return reportOpcodes(cdb, sscOpcodes)
 	}
 	return checkCondition(errInvalidOpcode)
+}
+
+// opcode is one supported command for REPORT SUPPORTED OPERATION CODES.
+type opcode struct {
+	op    byte
+	sa    uint16
+	hasSA bool
+}
+
+var sscOpcodes = []opcode{
+	{op: scsi.OpTestUnitReady}, {op: scsi.OpRewind}, {op: scsi.OpRequestSense}, {op: scsi.OpReadBlockLimits},
+	{op: scsi.OpRead6}, {op: scsi.OpWrite6}, {op: scsi.OpWriteFilemarks6}, {op: scsi.OpSpace6}, {op: scsi.OpInquiry},
+	{op: scsi.OpModeSelect6}, {op: scsi.OpReserve6}, {op: scsi.OpRelease6}, {op: scsi.OpErase6}, {op: scsi.OpModeSense6},
+	{op: scsi.OpLoadUnload}, {op: scsi.OpPreventAllow}, {op: scsi.OpLocate10}, {op: scsi.OpReadPosition},
+	{op: scsi.OpLogSense}, {op: scsi.OpModeSelect10}, {op: scsi.OpReserve10}, {op: scsi.OpRelease10}, {op: scsi.OpModeSense10},
+	{op: scsi.OpPersistResvIn, sa: 0, hasSA: true}, {op: scsi.OpPersistResvIn, sa: 1, hasSA: true}, {op: scsi.OpPersistResvIn, sa: 2, hasSA: true},
+	{op: scsi.OpPersistResvOut, sa: 0, hasSA: true}, {op: scsi.OpPersistResvOut, sa: 1, hasSA: true}, {op: scsi.OpPersistResvOut, sa: 2, hasSA: true},
+	{op: scsi.OpPersistResvOut, sa: 3, hasSA: true}, {op: scsi.OpPersistResvOut, sa: 4, hasSA: true}, {op: scsi.OpPersistResvOut, sa: 6, hasSA: true},
+	{op: scsi.OpSpace16}, {op: scsi.OpLocate16}, {op: scsi.OpReportLuns}, {op: scsi.OpMaintenanceIn, sa: 0x0c, hasSA: true},
+}
+
+// reportOpcodes answers MAINTENANCE IN / REPORT SUPPORTED OPERATION CODES
+// (reporting option 0: all commands; 1 and 2: one command).
+func reportOpcodes(cdb []byte, ops []opcode) ([]byte, byte, *scsi.Sense) {
+	if cdb[1]&0x1f != 0x0c {
+		return checkCondition(scsi.InvalidField(true, 1, 4))
+	}
+	if cdb[2]&0x80 != 0 {
+		return checkCondition(scsi.InvalidField(true, 2, 7)) // RCTD: no timeouts descriptor
+	}
+	cdbLen := func(o opcode) uint32 { return uint32(scsi.CDBLength(o.op)) }
+	switch opt := cdb[2] & 0x07; opt {
+	case 0:
+		b := make([]byte, 4)
+		for _, o := range ops {
+			d := make([]byte, 8)
+			d[0] = o.op
+			scsi.Put16(d[2:], uint32(o.sa))
+			if o.hasSA {
+				d[5] = 0x01
+			}
+			scsi.Put16(d[6:], cdbLen(o))
+			b = append(b, d...)
+		}
+		scsi.Put32(b, uint32(len(b)-4))
+		return good(b)
+	case 1, 2:
+		req, sa := cdb[3], uint16(scsi.Be16(cdb[4:]))
+		for _, o := range ops {
+			if o.op == req && (!o.hasSA || o.sa == sa) {
+				if o.hasSA != (opt == 2) {
+					return checkCondition(scsi.InvalidField(true, 2, 2))
+				}
+				n := cdbLen(o)
+				b := make([]byte, 4, 4+n)
+				b[1] = 0x03 // SUPPORT: supported as in the standard
+				scsi.Put16(b[2:], n)
+				usage := make([]byte, n)
+				usage[0] = o.op
+				for i := 1; i < int(n); i++ {
+					usage[i] = 0xff
+				}
+				return good(append(b, usage...))
+			}
+		}
+		b := make([]byte, 4)
+		b[1] = 0x01 // not supported
+		return good(b)
+	}
+	return checkCondition(scsi.InvalidField(true, 2, 2))
 }
 
 func reportLuns(lun int) ([]byte, byte, *scsi.Sense) {

@@ -480,3 +480,41 @@ func TestDriveCompressionFollowsDensity(t *testing.T) {
 		t.Fatalf("non-compressing density stored %d bytes", info2.Used-info.Used)
 	}
 }
+
+func TestReportSupportedOpcodes(t *testing.T) {
+	_, d := newLab(t, 0)
+	c := d.Library().Changer()
+	rso := func(opt, op byte, sa uint16) []byte {
+		b := []byte{scsi.OpMaintenanceIn, 0x0c, opt, op, 0, 0, 0, 0, 0x10, 0, 0, 0}
+		scsi.Put16(b[4:], uint32(sa))
+		return b
+	}
+	for _, dev := range []scsi.Device{d, c} {
+		r := run(t, dev, "i", rso(0, 0, 0), nil, 4096)
+		wantGood(t, r, "all opcodes")
+		n := int(scsi.Be32(r.data))
+		if n%8 != 0 || n+4 != len(r.data) || n < 16*8 {
+			t.Fatalf("REPORT SUPPORTED OPERATION CODES % x", r.data)
+		}
+		// Every listed opcode is accepted (not INVALID COMMAND OPERATION CODE).
+		for p := 4; p < len(r.data); p += 8 {
+			op := r.data[p]
+			cdb := make([]byte, scsi.CDBLength(op))
+			cdb[0] = op
+			if rr := run(t, dev, "i", cdb, nil, 4096); rr.status == scsi.StatusCheckCondition && rr.sense.ASC == scsi.ASCInvalidOpcode {
+				t.Errorf("listed opcode %#x rejected as unsupported", op)
+			}
+		}
+	}
+	r := run(t, d, "i", rso(1, scsi.OpRead6, 0), nil, 4096)
+	if r.data[1] != 3 || scsi.Be16(r.data[2:]) != 6 || r.data[4] != scsi.OpRead6 {
+		t.Fatalf("one opcode % x", r.data)
+	}
+	if r := run(t, d, "i", rso(1, 0x28, 0), nil, 4096); r.data[1] != 1 {
+		t.Fatalf("READ(10) reported as supported: % x", r.data)
+	}
+	wantSense(t, run(t, d, "i", rso(1, scsi.OpPersistResvIn, 0), nil, 4096), scsi.KeyIllegalRequest, scsi.ASCInvalidFieldInCDB, "opcode with service action asked without one")
+	if r := run(t, d, "i", rso(2, scsi.OpPersistResvIn, 1), nil, 4096); r.data[1] != 3 || scsi.Be16(r.data[2:]) != 10 {
+		t.Fatalf("PR IN SA 1 % x", r.data)
+	}
+}
