@@ -23,15 +23,12 @@ type Server struct {
 	Text bool
 }
 
-// Connect dials s, negotiates NDMP v4 and authenticates.
+// Connect dials s, negotiates NDMP v4 and authenticates (MD5 challenge
+// unless s.Text).
 func Connect(s Server) (*client.Client, error) {
 	c, err := client.Dial(s.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NDMP server %s: %w", s.Addr, err)
-	}
-	if err := c.Open(4); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("NDMP server %s: CONNECT_OPEN v4: %w", s.Addr, err)
 	}
 	if err := c.Connect(s.User, s.Password, s.Text); err != nil {
 		c.Close()
@@ -106,6 +103,7 @@ const ndmpFileDir wire.FileType = 0
 // session holds the one or two control connections of a job.
 type session struct {
 	data, tape *client.Client
+	recovering bool // the mover reads tape (MOVER_LISTEN in WRITE mode)
 }
 
 func open(job *Job) (*session, error) {
@@ -249,6 +247,19 @@ func (s *session) run(ctx context.Context, obs Observer, started time.Time) (*ru
 				st.logs = append(st.logs, fmt.Sprintf("MOVER_READ %d+%d: %v", b.Offset, b.Length, err))
 			}
 		case *wire.NotifyMoverPausedPost:
+			if b.Reason == wire.MoverPauseEOF && s.recovering {
+				// The filemark after the image: the stream is over. Closing
+				// the mover ends the data connection, which the data agent
+				// reads as the end of the image (what ndmjob does too).
+				if err := s.tape.MoverClose(); err != nil {
+					// The data agent may have finished first, halting the
+					// mover (connection closed) before our close arrived.
+					if ms, serr := s.tape.MoverGetState(); serr != nil || ms.State == wire.MoverStatePaused {
+						st.pauseErr = fmt.Errorf("MOVER_CLOSE at the end of the image: %w", err)
+					}
+				}
+				return
+			}
 			// A single cartridge: end of medium or a seek outside the window
 			// cannot be served; stop the operation cleanly.
 			st.pauseErr = fmt.Errorf("mover paused (%s) at byte %d: no further cartridge to load", pauseName(b.Reason), b.SeekPosition)
@@ -272,6 +283,11 @@ func (s *session) run(ctx context.Context, obs Observer, started time.Time) (*ru
 			}
 		}
 	}
+	// One session: both agents post on the same connection; read it once.
+	tapePosts := s.tape.Posts()
+	if !s.threeWay() {
+		tapePosts = nil
+	}
 	for !dataDone || !moverDone {
 		select {
 		case <-ctx.Done():
@@ -283,13 +299,11 @@ func (s *session) run(ctx context.Context, obs Observer, started time.Time) (*ru
 				return st, errors.New("the NDMP connection to the data server closed during the operation")
 			}
 			handle(p)
-		case p, ok := <-s.tape.Posts():
+		case p, ok := <-tapePosts:
 			if !ok {
 				return st, errors.New("the NDMP connection to the tape server closed during the operation")
 			}
-			if s.threeWay() {
-				handle(p)
-			}
+			handle(p)
 		}
 	}
 	return st, nil
@@ -420,6 +434,7 @@ func Recover(ctx context.Context, job Job, fileNumber int, names []wire.Name) (*
 			return nil, fmt.Errorf("position %s at tape file %d: residual %d: %v", job.Device, fileNumber, resid, err)
 		}
 	}
+	s.recovering = true
 	if err := s.connect(wire.MoverModeWrite, job.RecordSize); err != nil {
 		return nil, err
 	}

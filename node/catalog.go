@@ -83,6 +83,21 @@ func registerCatalog(n *Node, m *admin.Mux) error {
 		return append([]CatalogEntry{}, c.entries...), nil
 	})
 	handle(m, "catalog.get", func(ctx context.Context, in CatalogGetArgs) (any, error) { return c.get(in) })
+	// catalog.cartridge names the cartridge loaded in a tape device, so the
+	// catalog can say which barcode holds an image.
+	handle(m, "catalog.cartridge", func(ctx context.Context, in struct {
+		Device string `json:"device"`
+	}) (any, error) {
+		d, _, err := n.VTL().ParseDeviceName(in.Device)
+		if err != nil {
+			return "", err
+		}
+		ci, ok := d.Cartridge()
+		if !ok {
+			return "", nil
+		}
+		return ci.Barcode, nil
+	})
 	return nil
 }
 
