@@ -414,6 +414,14 @@ func (w *View) Write(ino uint64, off int64, data []byte) (int, error) {
 	return w.write(ino, off, data)
 }
 
+// PunchHole turns [off, off+length) of a regular file into a hole: it
+// reads as zeros and whole blocks are freed; the size does not change
+// (fallocate PUNCH_HOLE|KEEP_SIZE). Writing zeros has the same effect on
+// whole blocks: the store never keeps all-zero blocks.
+func (w *View) PunchHole(ino uint64, off, length int64) error {
+	return w.punchHole(ino, off, length)
+}
+
 // Extents returns the data (non-hole) ranges of a regular file, merged and sorted.
 func (w *View) Extents(ino uint64) ([]Extent, error) { return w.extents(ino) }
 

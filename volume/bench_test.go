@@ -228,21 +228,27 @@ func BenchmarkSpaceAfterGC(b *testing.B) {
 func BenchmarkWriteSeq(b *testing.B) {
 	total := benchSize()
 	buf := randBlock(rand.New(rand.NewSource(4)), 1<<20)
-	b.Run("volume", func(b *testing.B) {
-		b.SetBytes(total)
-		for i := 0; i < b.N; i++ {
-			b.StopTimer()
-			_, _, w := benchVolume(b, total*2)
-			a, _ := w.Create(RootIno, "f", 0o644, Owner{})
-			b.StartTimer()
-			for off := int64(0); off < total; off += 1 << 20 {
-				if _, err := w.Write(a.Ino, off, buf); err != nil {
-					b.Fatal(err)
-				}
-			}
-			w.Fsync(a.Ino)
+	for _, req := range []int{1 << 20, 128 << 10, 4 << 10} {
+		name := "volume"
+		if req != 1<<20 {
+			name = fmt.Sprintf("volume-%dk", req>>10)
 		}
-	})
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(total)
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				_, _, w := benchVolume(b, total*2)
+				a, _ := w.Create(RootIno, "f", 0o644, Owner{})
+				b.StartTimer()
+				for off := int64(0); off < total; off += int64(req) {
+					if _, err := w.Write(a.Ino, off, buf[off%(1<<20):][:req]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				w.Fsync(a.Ino)
+			}
+		})
+	}
 	b.Run("badger-raw", func(b *testing.B) {
 		b.SetBytes(total)
 		for i := 0; i < b.N; i++ {

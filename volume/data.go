@@ -275,3 +275,33 @@ func blockExtents(txn *badger.Txn, id uint32, ino, e, size uint64) []Extent {
 	}
 	return exts
 }
+
+var zeroChunk = make([]byte, writeChunk) // never modified
+
+func (w *View) punchHole(ino uint64, off, length int64) error {
+	if off < 0 || length < 0 {
+		return errno(syscall.EINVAL, "punch hole at %d+%d", off, length)
+	}
+	for length > 0 {
+		n := min(length, writeChunk)
+		err := w.update(func(t *wtx) error {
+			in, err := t.inode(ino)
+			if err != nil {
+				return err
+			}
+			if err := regular(&in, ino); err != nil {
+				return err
+			}
+			end := min(off+n, int64(in.Size))
+			if off >= end {
+				return nil
+			}
+			return t.writeData(ino, off, zeroChunk[:end-off])
+		})
+		if err != nil {
+			return err
+		}
+		off, length = off+n, length-n
+	}
+	return nil
+}

@@ -223,6 +223,22 @@ func TestSparseAndTruncate(t *testing.T) {
 	if len(ex) != 1 || ex[0] != (Extent{1 << 20, 4}) {
 		t.Fatalf("extents %v", ex)
 	}
+	// punching a hole frees whole blocks, zeroes partial ones, keeps the size
+	must[int](t)(w.Write(f.Ino, 0, pattern(3*4096, 6)))
+	must[struct{}](t)(struct{}{}, w.PunchHole(f.Ino, 100, 2*4096))
+	if a := must[Attr](t)(w.GetAttr(f.Ino)); a.Size != 1<<20+4 || a.Blocks != 3*8 {
+		t.Fatalf("after punch: size %d blocks %d", a.Size, a.Blocks)
+	}
+	want0 := pattern(3*4096, 6)
+	clear(want0[100 : 100+2*4096])
+	got0 := make([]byte, 3*4096)
+	must[int](t)(w.Read(f.Ino, 0, got0))
+	equal(t, got0, want0)
+	must[struct{}](t)(struct{}{}, w.PunchHole(f.Ino, 0, 1<<30))
+	if a := must[Attr](t)(w.GetAttr(f.Ino)); a.Size != 1<<20+4 || a.Blocks != 0 {
+		t.Fatalf("after punching everything: size %d blocks %d", a.Size, a.Blocks)
+	}
+	must[int](t)(w.Write(f.Ino, 1<<20, []byte("tail")))
 	// all-zero writes stay holes
 	must[int](t)(w.Write(f.Ino, 0, make([]byte, 64<<10)))
 	if a := must[Attr](t)(w.GetAttr(f.Ino)); a.Blocks != 8 {

@@ -2,8 +2,10 @@ package volume
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,4 +204,55 @@ func listing(t *testing.T, dir string) map[string]string {
 		out[e.Name()] = fmt.Sprintf("%d:%x", len(b), sha256.Sum256(b))
 	}
 	return out
+}
+
+// TestResumeInterruptedDeletes: a snapshot deletion and a file's block
+// freeing that a crash interrupted are finished at the next Open.
+func TestResumeInterruptedDeletes(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	v := must[*Volume](t)(s.CreateVolume(Spec{SVM: "vs1", Name: "v", Size: 16 << 20}))
+	w := must[*View](t)(v.Active())
+	f := must[Attr](t)(w.Create(RootIno, "f", 0o644, Owner{}))
+	must[int](t)(w.Write(f.Ino, 0, pattern(256<<10, 1)))
+	si := must[SnapshotInfo](t)(v.CreateSnapshot("s"))
+	must[int](t)(w.Write(f.Ino, 0, pattern(256<<10, 2)))
+	g := must[Attr](t)(w.Create(RootIno, "g", 0o644, Owner{}))
+	must[int](t)(w.Write(g.Ino, 0, pattern(128<<10, 3)))
+	// Simulate the crash points: the snapshot record says "deleting", and
+	// g was truncated to 0 with its blocks not yet freed (orphan record).
+	err := s.db.Update(func(txn *badger.Txn) error {
+		rec, _ := json.Marshal(snapRec{SnapshotInfo: si, Deleting: true})
+		if err := txn.Set(kSnap(v.id, si.Epoch), rec); err != nil {
+			return err
+		}
+		gi, _, err := getInodeAt(txn, v.id, g.Ino, math.MaxUint64)
+		if err != nil {
+			return err
+		}
+		gi.Size = 0
+		if err := txn.Set(withEpoch(pfxInode(v.id, g.Ino), v.ctr.Epoch), gi.encode()); err != nil {
+			return err
+		}
+		return txn.Set(kOrphan(v.id, g.Ino), orphanRec(0, gi.Gen, false))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2 := newStore(t, dir)
+	defer s2.Close()
+	v2 := must[*Volume](t)(s2.Volume("vs1", "v"))
+	if n := len(v2.Snapshots()); n != 0 {
+		t.Fatalf("%d snapshots after resumed delete", n)
+	}
+	r := checkClean(t, v2)
+	if r.StoredBlocks != 64 || r.LiveBlocks != 64 {
+		t.Fatalf("after resume: %+v", r)
+	}
+	w2 := must[*View](t)(v2.Active())
+	equal(t, readAll(t, w2, f.Ino), pattern(256<<10, 2))
+	if a := must[Attr](t)(w2.GetAttr(g.Ino)); a.Size != 0 || a.Blocks != 0 {
+		t.Fatalf("g: %+v", a)
+	}
 }
