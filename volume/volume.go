@@ -30,11 +30,10 @@ type Volume struct {
 
 // View is the active file system or a snapshot of a volume.
 type View struct {
-	vol      *Volume
-	snap     string
-	epoch    uint64 // math.MaxUint64 for the active file system
-	readOnly bool
-	restore  bool // restore target: allowed while restricted
+	vol     *Volume
+	snap    string
+	epoch   uint64 // math.MaxUint64 for the active file system
+	restore bool   // restore target: allowed while restricted, writable
 }
 
 func (v *Volume) loadSnapshots(txn *badger.Txn) error {
@@ -153,9 +152,6 @@ func (v *Volume) active(restore bool) (*View, error) {
 	if err := w.access(false); err != nil {
 		return nil, err
 	}
-	v.rmu.RLock()
-	w.readOnly = v.meta.Type == TypeDP && !restore
-	v.rmu.RUnlock()
 	return w, nil
 }
 
@@ -164,7 +160,7 @@ func (v *Volume) snapshotView(name string) (*View, error) {
 	defer v.rmu.RUnlock()
 	for _, s := range v.snaps {
 		if s.Name == name {
-			w := &View{vol: v, snap: name, epoch: s.Epoch, readOnly: true}
+			w := &View{vol: v, snap: name, epoch: s.Epoch}
 			if v.meta.State != StateOnline {
 				return nil, w.stateErr(v.meta.State)
 			}
@@ -211,10 +207,22 @@ func (w *View) access(write bool) error {
 			return fmt.Errorf("volume %s: snapshot %q: %w", v.name, w.snap, ErrNoSnapshot)
 		}
 	}
-	if write && (w.readOnly || w.snap != "") {
+	if write && w.readOnlyLocked() {
 		return fmt.Errorf("volume %s: %w", v.name, ErrReadOnly)
 	}
 	return nil
+}
+
+// readOnlyLocked: snapshots always; the active file system while the
+// volume is DP (followed live, so a DP -> RW change applies to open views).
+func (w *View) readOnlyLocked() bool {
+	return w.snap != "" || (!w.restore && w.vol.meta.Type == TypeDP)
+}
+
+func (w *View) isReadOnly() bool {
+	w.vol.rmu.RLock()
+	defer w.vol.rmu.RUnlock()
+	return w.readOnlyLocked()
 }
 
 // errno wraps a syscall errno with context.
