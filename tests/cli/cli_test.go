@@ -118,7 +118,7 @@ func TestCommandsWithAndWithoutARunningNode(t *testing.T) {
 
 	// A node running: the same commands go over the admin socket (the data
 	// directory is locked, so they could not open it themselves).
-	serve := l.cmd("serve")
+	serve := l.cmd("serve", "--ndmp", "127.0.0.1:0")
 	var serveOut bytes.Buffer
 	serve.Stdout, serve.Stderr = &serveOut, &serveOut
 	if err := serve.Start(); err != nil {

@@ -1,0 +1,127 @@
+package cli_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tapelab/internal/testpeer"
+)
+
+// TestBackupRestoreThroughTheCLI is a user's session: a running node, data
+// copied in with cp through a FUSE mount, a library with a cartridge made
+// with the vtl commands, level 0 and level 1 backups over NDMP, a chain
+// restore into a new volume compared with diff -r, and a single-file DAR.
+func TestBackupRestoreThroughTheCLI(t *testing.T) {
+	testpeer.FUSE(t)
+	l := newLab(t)
+	serve := l.cmd("serve", "--ndmp", "127.0.0.1:0")
+	var serveOut bytes.Buffer
+	serve.Stdout, serve.Stderr = &serveOut, &serveOut
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { serve.Process.Signal(os.Interrupt); serve.Wait() })
+	waitFor(t, func() bool { return strings.Contains(serveOut.String(), "NDMP v4 on") }, "serve")
+
+	l.run("volume", "create", "/vs1/src", "--size", "128m")
+	l.run("volume", "create", "/vs1/dst", "--size", "128m")
+	l.run("volume", "create", "/vs1/one", "--size", "32m")
+	mnt := func(vol string) string {
+		m := filepath.Join(l.dir, "mnt-"+vol)
+		l.run("volume", "mount", "/vs1/"+vol, m)
+		t.Cleanup(func() { l.try("volume", "unmount", m) })
+		return m
+	}
+	src := mnt("src")
+	tree := filepath.Join(t.TempDir(), "tree")
+	for i, sz := range []int{0, 100, 5000, 70000, 300000} {
+		dir := filepath.Join(tree, "d"+string(rune('a'+i%3)))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "f"+string(rune('0'+i))), bytes.Repeat([]byte{byte(i + 1)}, sz), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("da/f0", filepath.Join(tree, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-a", tree+"/.", src).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a: %v\n%s", err, out)
+	}
+
+	l.run("vtl", "library", "create", "lib1", "--drives", "1", "--slots", "4")
+	l.run("vtl", "tape", "create", "TL0001L8", "--library", "lib1", "--capacity", "256m")
+	l.run("vtl", "tape", "load", "TL0001L8", "--drive", "st0")
+
+	l.run("snapshot", "create", "/vs1/src", "base")
+	var b0 struct {
+		Backup struct {
+			ID, TapeFile int `json:"tape_file"`
+			Cartridge    string
+			Files        int
+		}
+	}
+	l.json(&b0, "backup", "/vs1/src", "--level", "0", "--snapshot", "base", "--tape", "nrst0a")
+	if b0.Backup.Cartridge != "TL0001L8" || b0.Backup.Files < 8 {
+		t.Fatalf("level 0: %+v", b0)
+	}
+	if err := os.WriteFile(filepath.Join(src, "da", "f0"), []byte("changed after level 0\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(src, "db", "f1")); err != nil {
+		t.Fatal(err)
+	}
+	l.run("snapshot", "create", "/vs1/src", "incr")
+	out := l.run("backup", "/vs1/src", "--level", "1", "--snapshot", "incr")
+	if !strings.Contains(out, "tape file 1") {
+		t.Fatalf("level 1 summary:\n%s", out)
+	}
+	if out := l.run("catalog", "list"); !strings.Contains(out, "2 backups.") {
+		t.Fatalf("catalog:\n%s", out)
+	}
+
+	// Backup 2 is a level 1: the restore applies backup 1 first.
+	out = l.run("restore", "2", "--to", "/vs1/dst")
+	if !strings.Contains(out, "Bytes read") {
+		t.Fatalf("restore output:\n%s", out)
+	}
+	dst := mnt("dst")
+	if out, err := exec.Command("diff", "-r", "--no-dereference", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("diff -r src dst: %v\n%s", err, out)
+	}
+
+	// Single file by direct access from the level 0 image.
+	l.run("restore", "1", "--to", "/vs1/one", "/dc/f2")
+	one := mnt("one")
+	got, err := os.ReadFile(filepath.Join(one, "dc", "f2"))
+	if err != nil || len(got) != 5000 || got[0] != 3 {
+		t.Fatalf("DAR restore: %d bytes, %v", len(got), err)
+	}
+	if _, err := os.Stat(filepath.Join(one, "da", "f0")); !os.IsNotExist(err) {
+		t.Fatalf("DAR restored more than asked: %v", err)
+	}
+	for _, v := range []string{"src", "dst", "one"} {
+		if out := l.run("volume", "check", "/vs1/"+v); !strings.Contains(out, "consistent") {
+			t.Fatalf("check %s:\n%s", v, out)
+		}
+	}
+}
+
+// TestDemo runs the README's main job.
+func TestDemo(t *testing.T) {
+	l := newLab(t)
+	var steps []struct{ Step, Result string }
+	l.json(&steps, "demo")
+	if len(steps) < 10 {
+		t.Fatalf("demo ran %d steps: %+v", len(steps), steps)
+	}
+	last := steps[len(steps)-1]
+	if !strings.Contains(last.Result, "consistent") {
+		t.Fatalf("last step: %+v", last)
+	}
+}
