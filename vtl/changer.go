@@ -15,6 +15,7 @@ type Changer struct {
 	prevent bool
 	resv    string
 	sense   map[string]senseState
+	ua      unitAttention
 }
 
 const changerRevision = "TL01"
@@ -166,6 +167,8 @@ func (c *Changer) Execute(initiator string, cdb, dataOut []byte, allocLen int) (
 	)
 	if len(cdb) == 0 || scsi.CDBLength(cdb[0]) == 0 || len(cdb) < scsi.CDBLength(cdb[0]) {
 		data, status, s = checkCondition(errInvalidOpcode)
+	} else if ua := c.ua.check(initiator, cdb[0]); ua != nil {
+		data, status, s = checkCondition(ua)
 	} else {
 		data, status, s = c.exec(initiator, cdb, dataOut)
 	}

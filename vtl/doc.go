@@ -95,7 +95,12 @@
 // "Media error on tape write", "Tape write failed - new tape is broken or
 // write protected", "Already at the end of tape", ...).
 //
-// Not implemented: unit attentions (POWER ON/RESET, medium changed),
-// partitions, MAM (READ ATTRIBUTE), encryption, cleaning cartridges,
-// REPORT SUPPORTED OPCODES, REPORT DENSITY SUPPORT.
+// Unit attentions are off by default (the Go API and NDMP pass-through do
+// not expect them); SetUnitAttentions(true) on a drive or changer makes it
+// report POWER ON, RESET (29/00) to each new initiator, NOT READY TO READY
+// CHANGE (28/00) after a medium change and IMPORT OR EXPORT ELEMENT
+// ACCESSED (28/01) after an import/export, as an iSCSI target needs.
+//
+// Not implemented: partitions, MAM (READ ATTRIBUTE), encryption, cleaning
+// cartridges, REPORT DENSITY SUPPORT, VERIFY.
 package vtl

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"tapelab/vtl/cartridge"
+	"tapelab/vtl/scsi"
 )
 
 // Drive is one virtual tape drive. Its Go API is used by the engines and
@@ -49,6 +50,7 @@ type Drive struct {
 	prType    byte
 	prGen     uint32
 	sense     map[string]senseState
+	ua        unitAttention
 	faults    []Fault
 	errs      DriveErrors
 	alerts    uint64 // TapeAlert flags (bit n-1 = flag n)
@@ -145,6 +147,7 @@ func (d *Drive) insertCounted(r *cartRec, count bool) error {
 	defer d.mu.Unlock()
 	d.cart, d.rec, d.barcode, d.meta = c, r, r.barcode, c.Meta()
 	d.loaded, d.pos = true, 0
+	d.ua.post(scsi.ASCNotReadyToReady)
 	if !count {
 		return nil
 	}
@@ -180,6 +183,7 @@ func (d *Drive) closeLocked() error {
 		err = e
 	}
 	d.cart, d.rec, d.barcode, d.loaded, d.pos = nil, nil, "", false, 0
+	d.ua.post(scsi.ASCNotReadyToReady)
 	return err
 }
 
@@ -811,6 +815,7 @@ func (d *Drive) Reset() error {
 	d.blockSize, d.descSense = 0, false
 	d.selectDensity(d.suffix)
 	d.sense = map[string]senseState{}
+	d.ua.reset()
 	return nil
 }
 
@@ -844,8 +849,9 @@ type Tape struct {
 	Owner  string
 }
 
-// Close rewinds (rst), keeps the position (nrst) or unloads the cartridge
-// and returns it to its slot (urst), then releases the drive.
+// Close rewinds (rst), keeps the position (nrst) or, for urst, unloads the
+// cartridge, returns it to its slot and loads the cartridge of the next
+// full storage slot (the library's tape sequence), then releases the drive.
 func (t *Tape) Close() error {
 	d := t.Drive
 	d.mu.Lock()
@@ -866,8 +872,15 @@ func (t *Tape) Close() error {
 	present := d.barcode != ""
 	d.mu.Unlock()
 	if t.Device.Rewind == UnloadReload && present {
-		if _, e := d.inv.UnloadCartridge(d.serial); e != nil && err == nil && !errors.Is(e, ErrElementEmpty) {
+		loc, e := d.inv.UnloadCartridge(d.serial)
+		if e != nil && err == nil && !errors.Is(e, ErrElementEmpty) {
 			err = e
+		}
+		if e == nil && loc.Element == ElementStorage {
+			// The library loads the next tape of its sequence, if there is one.
+			if e := d.inv.loadNextAfter(d, loc.Index); e != nil && err == nil {
+				err = e
+			}
 		}
 	}
 	if e := d.Release(t.Owner); err == nil {

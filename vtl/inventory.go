@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tapelab/vtl/cartridge"
+	"tapelab/vtl/scsi"
 )
 
 // StateFile is the name of the VTL state file in the data directory.
@@ -965,6 +966,7 @@ func (v *Inventory) ImportCartridge(library, barcode string) (Location, error) {
 	}
 	r.lib, r.elem, r.index, r.source = l, t, idx, 0
 	l.setOccupant(t, idx, barcode)
+	l.changer.ua.post(scsi.ASCImportExportAccessed)
 	return r.location(), v.save()
 }
 
@@ -986,6 +988,7 @@ func (v *Inventory) ExportCartridge(barcode string) error {
 		return fmt.Errorf("library %s: %w", r.lib.name, ErrRemovalPrevented)
 	}
 	r.lib.setOccupant(r.elem, r.index, "")
+	r.lib.changer.ua.post(scsi.ASCImportExportAccessed)
 	r.lib, r.elem, r.index, r.source = nil, 0, 0, 0
 	return v.save()
 }
@@ -1242,4 +1245,21 @@ func (v *Inventory) consumeFault(list *[]Fault, match func(Fault) bool) (Fault, 
 		}
 	}
 	return Fault{}, false
+}
+
+// loadNextAfter moves the cartridge of the first full storage slot after
+// slot into drive d (urst devices); nothing when there is none.
+func (v *Inventory) loadNextAfter(d *Drive, slot int) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	l := d.lib
+	for i := slot + 1; i <= len(l.slots); i++ {
+		if l.slots[i-1] != "" {
+			if err := l.move(l.addr(ElementStorage, i), l.addr(ElementDrive, d.index), false); err != nil {
+				return err
+			}
+			return v.save()
+		}
+	}
+	return nil
 }

@@ -225,3 +225,28 @@ func TestChangerGoAPIAndPersistence(t *testing.T) {
 		t.Fatalf("cartridge of a deleted library: %+v", info.Location)
 	}
 }
+
+func TestUnitAttentions(t *testing.T) {
+	v, d := newLab(t, 0)
+	c := d.Library().Changer()
+	// Off by default: the first command of a new initiator just runs.
+	wantGood(t, run(t, d, "a", tur, nil, 0), "TUR without UAs")
+	d.SetUnitAttentions(true)
+	c.SetUnitAttentions(true)
+	wantGood(t, run(t, d, "a", []byte{scsi.OpInquiry, 0, 0, 0, 36, 0}, nil, 36), "INQUIRY is exempt")
+	wantSense(t, run(t, d, "a", tur, nil, 0), scsi.KeyUnitAttention, scsi.ASCPowerOnReset, "first TUR")
+	wantGood(t, run(t, d, "a", tur, nil, 0), "second TUR")
+	wantSense(t, run(t, c, "a", tur, nil, 0), scsi.KeyUnitAttention, scsi.ASCPowerOnReset, "changer first TUR")
+	wantGood(t, run(t, c, "a", tur, nil, 0), "changer second TUR")
+	// A medium change is reported once to every initiator seen.
+	if _, err := v.UnloadCartridge("st0"); err != nil {
+		t.Fatal(err)
+	}
+	wantSense(t, run(t, d, "a", tur, nil, 0), scsi.KeyUnitAttention, scsi.ASCNotReadyToReady, "after unload")
+	wantSense(t, run(t, d, "a", tur, nil, 0), scsi.KeyNotReady, scsi.ASCMediumNotPresent, "empty drive")
+	v.CreateCartridge(CartridgeSpec{Barcode: "TL0009L8"})
+	v.ImportCartridge("lib", "TL0009L8")
+	wantSense(t, run(t, c, "a", tur, nil, 0), scsi.KeyUnitAttention, scsi.ASCImportExportAccessed, "after import")
+	d.Reset()
+	wantSense(t, run(t, d, "a", tur, nil, 0), scsi.KeyUnitAttention, scsi.ASCPowerOnReset, "after reset")
+}

@@ -33,6 +33,8 @@ func (d *Drive) Execute(initiator string, cdb, dataOut []byte, allocLen int) ([]
 	)
 	if len(cdb) == 0 || scsi.CDBLength(cdb[0]) == 0 || len(cdb) < scsi.CDBLength(cdb[0]) {
 		data, status, s = checkCondition(errInvalidOpcode)
+	} else if ua := d.ua.check(initiator, cdb[0]); ua != nil {
+		data, status, s = checkCondition(ua)
 	} else {
 		data, status, s = d.exec(initiator, cdb, dataOut)
 	}

@@ -391,6 +391,17 @@ func TestReservationsAndOpenTape(t *testing.T) {
 	if c.Location.Element != ElementStorage || c.Location.Index != 1 {
 		t.Fatalf("after urst close: %+v", c.Location)
 	}
+	if _, ok := d.Cartridge(); ok {
+		t.Fatal("urst with no next tape left a cartridge in the drive")
+	}
+	// With a next tape in the sequence, urst loads it.
+	v.CreateCartridge(CartridgeSpec{Barcode: "TL0003L8", Library: "lib", Slot: 3})
+	v.LoadCartridge("TL0001L8", "st0")
+	tp, _ = v.OpenTape("urst0a", "s5")
+	tp.Close()
+	if info, ok := d.Cartridge(); !ok || info.Barcode != "TL0003L8" {
+		t.Fatalf("urst did not load the next tape: %+v", info)
+	}
 	if _, err := v.OpenTape("nrst9a", "x"); !errors.Is(err, ErrNotFound) {
 		t.Fatal(err)
 	}

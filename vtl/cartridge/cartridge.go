@@ -498,6 +498,7 @@ func (c *Cartridge) AppendFilemarks(n int) error {
 
 // Sync fsyncs the data log, then the index.
 func (c *Cartridge) Sync() error {
+	// Data before index: a durable entry then always has durable data.
 	if err := c.data.Sync(); err != nil {
 		return err
 	}
