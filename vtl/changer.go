@@ -97,7 +97,7 @@ func (c *Changer) Move(from, to uint16) error {
 	v := c.lib.inv
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if err := c.lib.move(from, to, false); err != nil {
+	if err := c.lib.move(from, to); err != nil {
 		return err
 	}
 	return v.save()
@@ -133,23 +133,23 @@ func (c *Changer) exchange(src, dst1, dst2 uint16) error {
 			return fmt.Errorf("exchange: no free slot for the swap: %w", ErrElementFull)
 		}
 		ta := l.addr(ElementStorage, tmp)
-		if err := l.move(dst1, ta, false); err != nil {
+		if err := l.move(dst1, ta); err != nil {
 			return err
 		}
-		if err := l.move(src, dst1, false); err != nil {
-			_ = l.move(ta, dst1, false)
+		if err := l.move(src, dst1); err != nil {
+			_ = l.move(ta, dst1)
 			return err
 		}
-		return l.move(ta, src, false)
+		return l.move(ta, src)
 	}
 	if t2, i2, _ := l.element(dst2); l.occupant(t2, i2) != "" {
 		return fmt.Errorf("exchange: element %d: %w", dst2, ErrElementFull)
 	}
-	if err := l.move(dst1, dst2, false); err != nil {
+	if err := l.move(dst1, dst2); err != nil {
 		return err
 	}
-	if err := l.move(src, dst1, false); err != nil {
-		_ = l.move(dst2, dst1, false)
+	if err := l.move(src, dst1); err != nil {
+		_ = l.move(dst2, dst1)
 		return err
 	}
 	return nil
@@ -230,7 +230,7 @@ func (c *Changer) exec(initiator string, cdb, dataOut []byte) ([]byte, byte, *sc
 		if t := uint16(scsi.Be16(cdb[2:])); t != 0 && t != transportAddr {
 			return checkCondition(scsi.InvalidField(true, 2, -1))
 		}
-		if err := c.lib.move(src, dst, true); err != nil {
+		if err := c.lib.move(src, dst); err != nil {
 			return checkCondition(moveSense(err))
 		}
 		if err := c.lib.inv.save(); err != nil {

@@ -101,6 +101,10 @@
 // CHANGE (28/00) after a medium change and IMPORT OR EXPORT ELEMENT
 // ACCESSED (28/01) after an import/export, as an iSCSI target needs.
 //
+// LOG SENSE pages: 0x00 (supported), 0x02/0x03 (write/read error counters),
+// 0x0C (sequential-access byte counts), 0x2E (TapeAlert; flags clear once
+// read) and 0x31 (tape capacity in MiB).
+//
 // Not implemented: partitions, MAM (READ ATTRIBUTE), encryption, cleaning
 // cartridges, REPORT DENSITY SUPPORT, VERIFY.
 package vtl

@@ -404,7 +404,8 @@ func (d *Drive) readRecord(buf []byte) (n, length int, err error) {
 	return n, length, nil
 }
 
-// nextFilemark returns the index (into the filemark list) of the first filemark at or after pos.
+// fmIndex is the number of filemarks before pos, i.e. the index (into the
+// filemark list) of the first filemark at or after pos.
 func (d *Drive) fmIndex(pos uint64) uint64 { return d.cart.FileNumber(pos) }
 
 func (d *Drive) space(kind SpaceKind, count int64) (int64, error) {

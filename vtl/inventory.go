@@ -689,12 +689,9 @@ func (v *Inventory) SetAlias(alias, mapping string) error {
 	if m == nil {
 		return fmt.Errorf("alias %q: must be st<N> or mc<N>: %w", alias, ErrInvalid)
 	}
-	serial, lun, ok := parseSN(mapping)
-	if !ok {
+	if _, _, ok := parseSN(mapping); !ok {
 		return fmt.Errorf("mapping %q: must be SN[serial] or SN[serial]L<lun>: %w", mapping, ErrInvalid)
 	}
-	_ = serial
-	_ = lun
 	if m[1] == "st" {
 		d := v.findDrive(mapping)
 		if d == nil {
@@ -1014,7 +1011,7 @@ func (v *Inventory) MoveCartridge(barcode string, to ElementType, index int) (Lo
 	if !l.validIndex(to, index) {
 		return Location{}, fmt.Errorf("library %s: no %s %d: %w", l.name, to, index, ErrInvalid)
 	}
-	if err := l.move(l.addr(r.elem, r.index), l.addr(to, index), false); err != nil {
+	if err := l.move(l.addr(r.elem, r.index), l.addr(to, index)); err != nil {
 		return Location{}, err
 	}
 	return r.location(), v.save()
@@ -1066,7 +1063,7 @@ func (v *Inventory) UnloadCartridge(drive string) (Location, error) {
 		}
 		dst = d.lib.addr(ElementStorage, i)
 	}
-	if err := d.lib.move(d.lib.addr(ElementDrive, d.index), dst, false); err != nil {
+	if err := d.lib.move(d.lib.addr(ElementDrive, d.index), dst); err != nil {
 		return Location{}, err
 	}
 	return r.location(), v.save()
@@ -1255,7 +1252,7 @@ func (v *Inventory) loadNextAfter(d *Drive, slot int) error {
 	l := d.lib
 	for i := slot + 1; i <= len(l.slots); i++ {
 		if l.slots[i-1] != "" {
-			if err := l.move(l.addr(ElementStorage, i), l.addr(ElementDrive, d.index), false); err != nil {
+			if err := l.move(l.addr(ElementStorage, i), l.addr(ElementDrive, d.index)); err != nil {
 				return err
 			}
 			return v.save()

@@ -127,7 +127,7 @@ func (l *Library) firstFree(t ElementType) int {
 
 // move moves a cartridge between element addresses; inv.mu held. A move
 // into a drive loads the cartridge; a move out of a drive unloads it.
-func (l *Library) move(src, dst uint16, _ bool) error {
+func (l *Library) move(src, dst uint16) error {
 	st, si, ok := l.element(src)
 	if !ok || st == ElementTransport {
 		return fmt.Errorf("element address %d: %w", src, ErrInvalid)

@@ -843,7 +843,32 @@ func (d *Drive) logSense(cdb []byte) ([]byte, byte, *scsi.Sense) {
 	var params []byte
 	switch page {
 	case 0x00:
-		params = []byte{0x00, 0x02, 0x03, 0x2e}
+		params = []byte{0x00, 0x02, 0x03, 0x0c, 0x2e, 0x31}
+	case 0x0c: // sequential-access device: host and medium byte counts
+		var medW, medR uint64
+		if d.cart != nil {
+			medW = uint64(d.cart.Used())
+		}
+		medR = d.readBytes
+		params = append(params, logParam(0, 0x02, u64(d.wroteByte))...)
+		params = append(params, logParam(1, 0x02, u64(medW))...)
+		params = append(params, logParam(2, 0x02, u64(medR))...)
+		params = append(params, logParam(3, 0x02, u64(d.readBytes))...)
+	case 0x31: // tape capacity, in MiB: main partition remaining and maximum
+		var remaining, maximum uint32
+		if d.cart != nil {
+			capacity, _ := d.limits()
+			rem := capacity - d.cart.Used()
+			if rem < 0 {
+				rem = 0
+			}
+			remaining, maximum = uint32(rem>>20), uint32(capacity>>20)
+		}
+		four := func(v uint32) []byte { b := make([]byte, 4); scsi.Put32(b, v); return b }
+		params = append(params, logParam(1, 0x00, four(remaining))...)
+		params = append(params, logParam(2, 0x00, four(0))...)
+		params = append(params, logParam(3, 0x00, four(maximum))...)
+		params = append(params, logParam(4, 0x00, four(0))...)
 	case 0x02, 0x03:
 		errs, bytes := d.errs.WriteErrors, d.wroteByte
 		if page == 0x03 {

@@ -275,6 +275,15 @@ func TestSSCInquiryLogLunsLoad(t *testing.T) {
 	if r.data[4+5*5+4] != 0 {
 		t.Fatal("TapeAlert flags must clear once read")
 	}
+	// Tape capacity page 0x31 in MiB (an LTO-8: 12 TB native).
+	r = run(t, d, ini, []byte{scsi.OpLogSense, 0, 0x40 | 0x31, 0, 0, 0, 0, 0x10, 0, 0}, nil, 4096)
+	if len(r.data) != 4+4*8 || scsi.Be32(r.data[4+4+8*2:]) != uint32(12*tb>>20) || scsi.Be32(r.data[4+4:]) != uint32(12*tb>>20) {
+		t.Fatalf("LOG SENSE 31 % x", r.data)
+	}
+	r = run(t, d, ini, []byte{scsi.OpLogSense, 0, 0x40, 0, 0, 0, 0, 0x10, 0, 0}, nil, 4096)
+	if !bytes.Equal(r.data[4:], []byte{0x00, 0x02, 0x03, 0x0c, 0x2e, 0x31}) {
+		t.Fatalf("supported log pages % x", r.data)
+	}
 	// PREVENT blocks UNLOAD; LOAD/UNLOAD and NOT READY conditions.
 	wantGood(t, run(t, d, ini, []byte{scsi.OpPreventAllow, 0, 0, 0, 1, 0}, nil, 0), "PREVENT")
 	wantSense(t, run(t, d, ini, []byte{scsi.OpLoadUnload, 0, 0, 0, 0, 0}, nil, 0), scsi.KeyIllegalRequest, scsi.ASCMediumRemovalPrevented, "UNLOAD prevented")
