@@ -92,7 +92,11 @@ func main() {
 	for _, p := range pkgs {
 		var names []string
 		for _, r := range byPkg[p] {
-			names = append(names, regexp.QuoteMeta(strings.SplitN(r.Ours, "/", 2)[0]), regexp.QuoteMeta(strings.SplitN(r.Reference, "/", 2)[0]))
+			for _, b := range []string{r.Ours, r.Reference} {
+				if b != "" {
+					names = append(names, regexp.QuoteMeta(strings.SplitN(b, "/", 2)[0]))
+				}
+			}
 		}
 		fmt.Fprintf(os.Stderr, "== %s\n", p)
 		res, err := runPkg(p, "^("+strings.Join(dedup(names), "|")+")$", *benchtime)
@@ -112,6 +116,10 @@ func main() {
 		for _, r := range byPkg[p] {
 			o, okO := all[r.Ours][r.Metric]
 			ref, okR := all[r.Reference][r.Metric]
+			if r.Reference == "" {
+				fmt.Fprintf(tw, "%s\t%s\t-\t-\t%s\n", r.Capability, show(o, okO, r.Metric), r.Target)
+				continue
+			}
 			ratio := "n/a"
 			if okO && okR && o > 0 && ref > 0 {
 				if r.HigherIsBetter {
