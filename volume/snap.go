@@ -186,31 +186,33 @@ func (v *Volume) reapSnapshot(idx int) (int64, error) {
 			break
 		}
 	}
-	// Drop the record and, if it was the oldest snapshot, the history index
-	// entries no diff can use any more (births at or before the new oldest).
-	err = db.Update(func(txn *badger.Txn) error {
-		if err := txn.Delete(kSnap(v.id, si.Epoch)); err != nil {
-			return err
-		}
-		if !oldest {
-			return nil
-		}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: kID(pHist, v.id)})
-		defer it.Close()
+	// If it was the oldest snapshot, drop the history entries no diff can
+	// use any more (births at or before the new oldest), then the record.
+	for oldest {
 		n := 0
-		for it.Rewind(); it.Valid() && n < 50000; it.Next() {
-			k := it.Item().Key()
-			if binary.BigEndian.Uint64(k[5:13]) > newOldest {
-				break
+		err := db.Update(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: kID(pHist, v.id)})
+			defer it.Close()
+			for it.Rewind(); it.Valid() && n < 20000; it.Next() {
+				k := it.Item().Key()
+				if binary.BigEndian.Uint64(k[5:13]) > newOldest {
+					break
+				}
+				if err := txn.Delete(it.Item().KeyCopy(nil)); err != nil {
+					return err
+				}
+				n++
 			}
-			if err := txn.Delete(it.Item().KeyCopy(nil)); err != nil {
-				return err
-			}
-			n++
+			return nil
+		})
+		if err != nil {
+			return freed, fmt.Errorf("volume %s: delete snapshot %q: %w", v.name, si.Name, err)
 		}
-		return nil
-	})
-	if err != nil {
+		if n < 20000 {
+			break
+		}
+	}
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Delete(kSnap(v.id, si.Epoch)) }); err != nil {
 		return freed, fmt.Errorf("volume %s: delete snapshot %q: %w", v.name, si.Name, err)
 	}
 	return freed, nil
