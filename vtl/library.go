@@ -116,9 +116,22 @@ func (l *Library) setOccupant(t ElementType, i int, bc string) {
 	}
 }
 
+// firstFree returns the first empty element of type t (0: none). Storage
+// slots that are the home (source) of a cartridge now in a drive are kept
+// for its return.
 func (l *Library) firstFree(t ElementType) int {
+	home := map[uint16]bool{}
+	if t == ElementStorage {
+		for _, d := range l.drives {
+			d.mu.Lock()
+			if d.rec != nil && d.rec.source != 0 {
+				home[d.rec.source] = true
+			}
+			d.mu.Unlock()
+		}
+	}
 	for i := 1; i <= l.count(t); i++ {
-		if t != ElementTransport && l.occupant(t, i) == "" {
+		if t != ElementTransport && l.occupant(t, i) == "" && !home[l.addr(t, i)] {
 			return i
 		}
 	}
