@@ -111,13 +111,38 @@ func randomBuf(n int) []byte {
 	return buf
 }
 
-// BenchmarkSeqWrite writes one big file in 1 MiB writes and fsyncs it.
+// BenchmarkSeqWrite writes one new big file in 1 MiB writes and fsyncs it
+// (the previous iteration's file is removed outside the timer).
 func BenchmarkSeqWrite(b *testing.B) {
 	size := benchSize()
 	buf := randomBuf(1 << 20)
 	for _, kind := range benchTargets {
 		b.Run(kind, func(b *testing.B) {
 			dir := benchDir(b, kind)
+			b.SetBytes(size)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				name := filepath.Join(dir, fmt.Sprintf("big%d", i))
+				writeBig(b, name, size, buf)
+				b.StopTimer()
+				os.Remove(name)
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkOverwrite rewrites the same big file in place (O_TRUNC, then
+// 1 MiB writes, fsync): the cost of replacing data the volume already holds.
+// A quarter of TAPELAB_BENCH_SIZE: the volume's block writes after a
+// truncate are quadratic in the file's block count (see the fs report).
+func BenchmarkOverwrite(b *testing.B) {
+	size := benchSize() / 4
+	buf := randomBuf(1 << 20)
+	for _, kind := range benchTargets {
+		b.Run(kind, func(b *testing.B) {
+			dir := benchDir(b, kind)
+			writeBig(b, filepath.Join(dir, "big"), size, buf)
 			b.SetBytes(size)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
