@@ -234,12 +234,7 @@ func (w *View) link(ino, newParent uint64, newName string) (a Attr, err error) {
 		if err != nil {
 			return err
 		}
-		if n.Mode&sIFMT == sIFDIR {
-			return errno(syscall.EPERM, "hard link to directory %d", ino)
-		}
-		if n.Nlink >= maxLinks {
-			return errno(syscall.EMLINK, "inode %d", ino)
-		}
+		// Linux order: the new name is looked up before the source type is checked.
 		p, err := t.dirOf(newParent)
 		if err != nil {
 			return err
@@ -248,6 +243,12 @@ func (w *View) link(ino, newParent uint64, newName string) (a Attr, err error) {
 			return err
 		} else if ok {
 			return errno(syscall.EEXIST, "%q in directory %d", newName, newParent)
+		}
+		if n.Mode&sIFMT == sIFDIR {
+			return errno(syscall.EPERM, "hard link to directory %d", ino)
+		}
+		if n.Nlink >= maxLinks {
+			return errno(syscall.EMLINK, "inode %d", ino)
 		}
 		n.Nlink++
 		n.Ctime = t.now
@@ -412,6 +413,26 @@ func (w *View) rename(op uint64, on string, np uint64, nn string, flags uint32) 
 			for d := np; d != RootIno; {
 				if d == src {
 					return errno(syscall.EINVAL, "rename %q into its own subtree", on)
+				}
+				n, err := t.dirOf(d)
+				if err != nil {
+					return err
+				}
+				d = n.Parent
+			}
+		}
+		// Nor may the target be an ancestor of the source (Linux: ENOTEMPTY;
+		// EINVAL for an exchange).
+		if dstDir && dst != src {
+			for d := op; ; {
+				if d == dst {
+					if flags == RenameExchange {
+						return errno(syscall.EINVAL, "rename exchange with an ancestor %q", nn)
+					}
+					return errno(syscall.ENOTEMPTY, "rename onto ancestor %q", nn)
+				}
+				if d == RootIno {
+					break
 				}
 				n, err := t.dirOf(d)
 				if err != nil {
