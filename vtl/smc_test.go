@@ -101,8 +101,11 @@ func TestSMCElementStatusMoveExchange(t *testing.T) {
 	if e := byAddr[driveBase]; !e.full || e.barcode != "TL0001L8" || !e.svalid || e.source != slotBase || e.access {
 		t.Fatalf("drive element %+v", e)
 	}
-	if e := byAddr[slotBase]; !e.full || e.barcode != "TL0002L8" {
-		t.Fatalf("slot 1 %+v", e)
+	if e := byAddr[slotBase]; e.full {
+		t.Fatalf("slot 1 (home of the loaded TL0001L8) %+v", e)
+	}
+	if e := byAddr[slotBase+1]; !e.full || e.barcode != "TL0002L8" {
+		t.Fatalf("slot 2 %+v", e)
 	}
 	if e := byAddr[mailBase]; !e.full || e.barcode != "TL0003L8" {
 		t.Fatalf("mail slot %+v", e)
@@ -110,7 +113,7 @@ func TestSMCElementStatusMoveExchange(t *testing.T) {
 	// Without volume tags, one type, honouring the element count and allocation length.
 	r = run(t, c, ini, res(false, ElementStorage, 0, 2, 0xffff, 0), nil, 0xffff)
 	_, n, elems = parseRES(t, r.data)
-	if n != 2 || len(elems) != 2 || elems[0].addr != slotBase || !elems[0].full || elems[0].barcode != "" || len(r.data) != 8+8+2*16 {
+	if n != 2 || len(elems) != 2 || elems[0].addr != slotBase || !elems[1].full || elems[1].barcode != "" || len(r.data) != 8+8+2*16 {
 		t.Fatalf("RES slots, count 2: n %d, % x", n, r.data)
 	}
 	r = run(t, c, ini, res(true, ElementStorage, slotBase+2, 10, 8, 0), nil, 8)
@@ -142,7 +145,7 @@ func TestSMCElementStatusMoveExchange(t *testing.T) {
 	}
 	d2, _ := v.Drive("st1")
 	wantSense(t, run(t, d2, ini, tur, nil, 0), scsi.KeyNotReady, scsi.ASCMediumNotPresent, "st1 before move")
-	wantGood(t, run(t, c, ini, mv(slotBase, driveBase+1), nil, 0), "MOVE slot->drive")
+	wantGood(t, run(t, c, ini, mv(slotBase+1, driveBase+1), nil, 0), "MOVE slot->drive")
 	wantGood(t, run(t, d2, ini, tur, nil, 0), "st1 after move")
 	wantSense(t, run(t, c, ini, mv(slotBase+1, slotBase+2), nil, 0), scsi.KeyIllegalRequest, scsi.ASCMediumSourceEmpty, "empty source")
 	wantSense(t, run(t, c, ini, mv(mailBase, driveBase), nil, 0), scsi.KeyIllegalRequest, scsi.ASCMediumDestFull, "full destination")
