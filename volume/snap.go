@@ -467,13 +467,15 @@ func (v *Volume) diffInode(txn *badger.Txn, ino uint64, h *histAcc, a, b uint64)
 		} else {
 			var blks []uint64
 			seen := map[uint64]bool{}
+			it := txn.NewIterator(iterOpts(u64(kID(pBlock, v.id), ino)))
+			defer it.Close()
 			for _, r := range h.blocks {
 				for blk := r[0]; blk < r[1]; blk++ {
 					if seen[blk] || blk*BlockSize >= nb.Size {
 						continue
 					}
 					seen[blk] = true
-					d, err := blockDiffers(txn, v.id, ino, blk, a, b)
+					d, err := blockDiffers(it, v.id, ino, blk, a, b)
 					if err != nil {
 						return c, false, err
 					}
@@ -497,29 +499,38 @@ func (v *Volume) diffInode(txn *badger.Txn, ino uint64, h *histAcc, a, b uint64)
 	return c, c.Created || c.Deleted || c.Attr || c.Dirents || c.Xattrs || len(c.Data) > 0, nil
 }
 
-// blockDiffers compares block blk of ino at epochs a and b: same version
-// key = same; otherwise the contents are compared (holes read as empty).
-func blockDiffers(txn *badger.Txn, id uint32, ino, blk, a, b uint64) (bool, error) {
+// blockDiffers compares block blk of ino at epochs a and b: the same
+// version key means the same contents; a hole and a stored block differ
+// (stored blocks are never all zeros); two different stored versions are
+// compared byte for byte. it iterates the inode's blocks (iterOpts).
+func blockDiffers(it *badger.Iterator, id uint32, ino, blk, a, b uint64) (bool, error) {
 	pfx := pfxBlock(id, ino, blk)
-	it := txn.NewIterator(iterOpts(pfx))
-	defer it.Close()
 	var keys [2][]byte
-	var vals [2][]byte
+	var items [2]*badger.Item
 	for i, e := range []uint64{a, b} {
 		item, ok := seekAt(it, pfx, e)
 		if item != nil {
 			keys[i] = item.KeyCopy(nil)
 		}
 		if ok {
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return false, err
-			}
-			vals[i] = v
+			items[i] = item
 		}
 	}
-	if keys[0] != nil && bytes.Equal(keys[0], keys[1]) {
+	switch {
+	case keys[0] != nil && bytes.Equal(keys[0], keys[1]):
 		return false, nil
+	case items[0] == nil || items[1] == nil:
+		return (items[0] == nil) != (items[1] == nil), nil
+	}
+	// Items are invalidated by the next Seek: fetch the values again.
+	var vals [2][]byte
+	for i, e := range []uint64{a, b} {
+		item, _ := seekAt(it, pfx, e)
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return false, err
+		}
+		vals[i] = v
 	}
 	return !bytes.Equal(vals[0], vals[1]), nil
 }
