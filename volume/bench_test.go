@@ -89,9 +89,14 @@ func BenchmarkSnapshotCreate(b *testing.B) {
 	}{{"1GiB", 1, 1 << 30}, {"8GiB", 8, 8 << 30}} {
 		b.Run(c.name, func(b *testing.B) {
 			data := benchSize() * c.scale / 8
-			_, v, w := benchVolume(b, c.logical+data*4)
+			s, v, w := benchVolume(b, c.logical+data*4)
 			fill(b, w, data, c.logical)
-			if err := v.Sync(); err != nil { // time the snapshot, not flushing earlier writes
+			// Time the snapshot on a quiescent store, not the flushes and
+			// compactions the fill left running.
+			if err := s.GC(); err != nil {
+				b.Fatal(err)
+			}
+			if err := v.Sync(); err != nil {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
