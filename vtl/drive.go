@@ -309,6 +309,7 @@ func (d *Drive) prepareWrite(nbytes int) error {
 		return fmt.Errorf("cartridge %s: %w", d.barcode, ErrWriteProtected)
 	}
 	if d.pos < d.cart.Objects() && d.worm() {
+		d.alerts |= 1 << (0x3c - 1) // TapeAlert 3Ch: WORM medium - overwrite attempted
 		return fmt.Errorf("cartridge %s at block %d: %w", d.barcode, d.pos, errWORM)
 	}
 	if _, ok := d.cartFault(func(f Fault) bool {

@@ -127,3 +127,46 @@ func TestMtxAgainstChanger(t *testing.T) {
 		t.Fatalf("nobarcode status shows volume tags:\n%s", out)
 	}
 }
+
+// TestSg3UtilsAgainstDrive runs sg3_utils tools (real CDBs, their own
+// decoders) against a drive through the SG_IO shim.
+func TestSg3UtilsAgainstDrive(t *testing.T) {
+	so := sgShim(t)
+	v, d := newLab(t, 0)
+	d.WriteRecord(rec(1, 1000))
+	sock := serveSG(t, d)
+	run := func(wantOK bool, prog string, args ...string) string {
+		t.Helper()
+		p := testpeer.Program(t, prog, "/usr/bin/"+prog)
+		cmd := exec.Command(p, append(args, "/tapelab-sg")...)
+		cmd.Env = append(os.Environ(), "LD_PRELOAD="+so, "TAPELAB_SG_SOCKET="+sock)
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != wantOK {
+			t.Fatalf("%s %v: %v\n%s", prog, args, err, out)
+		}
+		return string(out)
+	}
+	want := func(out string, subs ...string) {
+		t.Helper()
+		for _, s := range subs {
+			if !strings.Contains(out, s) {
+				t.Fatalf("output lacks %q:\n%s", s, out)
+			}
+		}
+	}
+	want(run(true, "sg_inq"), "Peripheral device type: tape", "Product identification: ULT3580-TD8", "Unit serial number: "+d.Serial())
+	want(run(true, "sg_modes", "-a"), "Density code=0x5e", "Data Compression", "Device configuration", "Control, page_control: current")
+	want(run(true, "sg_read_block_limits"), "Minimum block size: 1 byte", "Maximum block size: 8388608")
+	want(run(true, "sg_opcodes"), "Locate(16)", "Space(16)", "Read position", "Persistent reserve out, preempt")
+	want(run(true, "sg_logs", "-a"), "Total bytes processed = 1000", "Tape alert page", "Tape capacity page")
+	want(run(true, "sg_vpd", "-a"), "Unit serial number: "+d.Serial(), "T10 vendor identification")
+	want(run(true, "sg_persist", "-k"), "there are NO registered reservation keys")
+	run(true, "sg_turs")
+	run(true, "sg_prevent", "--allow")
+	want(run(true, "sg_requests"), "No Sense")
+	if _, err := v.UnloadCartridge("st0"); err != nil {
+		t.Fatal(err)
+	}
+	want(run(false, "sg_turs"), "device not ready")
+	want(run(true, "sg_requests"), "Not Ready", "Medium not present")
+}

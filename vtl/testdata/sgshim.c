@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <scsi/sg.h>
@@ -80,6 +82,77 @@ int open64(const char *path, int flags, ...) {
 	va_end(ap);
 	if (is_shim(path)) return shim_open();
 	return ro(path, flags, mode);
+}
+
+/* stat() of a shim path: a character device with the sg major (21). */
+static void fake_stat(struct stat *st) {
+	memset(st, 0, sizeof *st);
+	st->st_mode = S_IFCHR | 0660;
+	st->st_rdev = makedev(21, 0);
+}
+
+int stat(const char *path, struct stat *st) {
+	int (*rs)(const char *, struct stat *) = dlsym(RTLD_NEXT, "stat");
+	if (is_shim(path)) { fake_stat(st); return 0; }
+	return rs(path, st);
+}
+
+int stat64(const char *path, struct stat64 *st) {
+	int (*rs)(const char *, struct stat64 *) = dlsym(RTLD_NEXT, "stat64");
+	if (is_shim(path)) { fake_stat((struct stat *)st); return 0; }
+	return rs(path, st);
+}
+
+int lstat(const char *path, struct stat *st) {
+	int (*rs)(const char *, struct stat *) = dlsym(RTLD_NEXT, "lstat");
+	if (is_shim(path)) { fake_stat(st); return 0; }
+	return rs(path, st);
+}
+
+int fstat(int fd, struct stat *st) {
+	int (*rs)(int, struct stat *) = dlsym(RTLD_NEXT, "fstat");
+	if (fd >= 0 && fd == shim_fd) { fake_stat(st); return 0; }
+	return rs(fd, st);
+}
+
+int fstat64(int fd, struct stat64 *st) {
+	int (*rs)(int, struct stat64 *) = dlsym(RTLD_NEXT, "fstat64");
+	if (fd >= 0 && fd == shim_fd) { fake_stat((struct stat *)st); return 0; }
+	return rs(fd, st);
+}
+
+int __open_2(const char *path, int flags) {
+	int (*ro)(const char *, int) = dlsym(RTLD_NEXT, "__open_2");
+	if (is_shim(path)) return shim_open();
+	return ro(path, flags);
+}
+
+int __open64_2(const char *path, int flags) {
+	int (*ro)(const char *, int) = dlsym(RTLD_NEXT, "__open64_2");
+	if (is_shim(path)) return shim_open();
+	return ro(path, flags);
+}
+
+int openat(int dirfd, const char *path, int flags, ...) {
+	va_list ap;
+	int mode;
+	int (*ro)(int, const char *, int, ...) = dlsym(RTLD_NEXT, "openat");
+	va_start(ap, flags);
+	mode = va_arg(ap, int);
+	va_end(ap);
+	if (is_shim(path)) return shim_open();
+	return ro(dirfd, path, flags, mode);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...) {
+	va_list ap;
+	int mode;
+	int (*ro)(int, const char *, int, ...) = dlsym(RTLD_NEXT, "openat64");
+	va_start(ap, flags);
+	mode = va_arg(ap, int);
+	va_end(ap);
+	if (is_shim(path)) return shim_open();
+	return ro(dirfd, path, flags, mode);
 }
 
 int close(int fd) {
