@@ -657,7 +657,10 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 	var baseRel string
 	var view *volume.View
 	var svm, vname string
-	noWrite := flags["NOWRITE"] || flags["LIST"]
+	// DATA_START_RECOVER_FILEHIST (req.History set) asks for the table of
+	// contents only: a listing, whatever LIST says, writing nothing.
+	list := flags["LIST"] || req.History != nil
+	noWrite := flags["NOWRITE"] || list
 	if destPath != "" {
 		dp, perr := parseDumpPath(destPath)
 		if perr != nil {
@@ -727,7 +730,7 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 	event("Tape_open", "ndmp")
 	defer event("Tape_close", "ndmp")
 	spec := RestoreSpec{
-		Select: sels, Recursive: flags["RECURSIVE"], NoWrite: noWrite, List: flags["LIST"],
+		Select: sels, Recursive: flags["RECURSIVE"], NoWrite: noWrite, List: list,
 		NoACLs: !flags["EXTRACT_ACL"], Force: flags["FORCE"], Log: log, Progress: req.Progress, History: req.History,
 		Phase: func(p string) {
 			event("Phase-change", p)
