@@ -36,7 +36,12 @@
 // Element addresses: transport 1, drives 0x100.., import/export 0x300..,
 // storage 0x400... Moving a cartridge into a drive loads it (threaded, at
 // BOT); moving it out unloads it (refused while PREVENT MEDIUM REMOVAL is
-// set on the drive or a Tape handle is open on it).
+// set on the drive or a Tape handle is open on it). READ ELEMENT STATUS
+// honours the element type, starting address, number of elements,
+// allocation length, VOLTAG (36-byte primary volume tag) and DVCID (drive
+// vendor/product/serial), ignoring the obsolete LUN bits of byte 1 that
+// mtx sets; the real mtx is run against it in the tests (mtx_test.go,
+// through an LD_PRELOAD SG_IO shim), as are sg3_utils against a drive.
 //
 // # Drive models and qualification
 //
