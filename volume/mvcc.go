@@ -249,8 +249,36 @@ func (t *wtx) putAt(it *badger.Iterator, prefix, val []byte, data bool) (born bo
 	return born, liveDelta, nil
 }
 
-// put is putAt with its own iterator (metadata records).
+// getLive returns a copy of the live version of a record. A version born
+// in the live epoch is necessarily the newest, so an exact Get of that key
+// (cheap) answers the common case of records already touched this epoch;
+// otherwise an iterator finds the newest older version.
+func (t *wtx) getLive(prefix []byte) ([]byte, bool, error) {
+	item, err := t.txn.Get(withEpoch(prefix, t.epoch))
+	switch {
+	case err == nil:
+		if item.UserMeta()&metaTomb != 0 {
+			return nil, false, nil
+		}
+		v, err := item.ValueCopy(nil)
+		return v, err == nil, err
+	case !errors.Is(err, badger.ErrKeyNotFound):
+		return nil, false, err
+	}
+	return getAt(t.txn, prefix, math.MaxUint64)
+}
+
+// put is putAt with its own iterator (metadata records). A record already
+// born in the live epoch is overwritten in place without an iterator.
 func (t *wtx) put(prefix, val []byte) (bool, error) {
+	if val != nil {
+		key := withEpoch(prefix, t.epoch)
+		if _, err := t.txn.Get(key); err == nil {
+			return false, t.txn.Set(key, val)
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return false, err
+		}
+	}
 	it := t.txn.NewIterator(iterOpts(prefix))
 	defer it.Close()
 	born, _, err := t.putAt(it, prefix, val, false)
@@ -287,12 +315,16 @@ func (t *wtx) histBlocks(ino, from, to uint64) error {
 }
 
 func (t *wtx) inode(ino uint64) (inode, error) {
-	n, ok, err := getInodeAt(t.txn, t.v.id, ino, math.MaxUint64)
+	raw, ok, err := t.getLive(pfxInode(t.v.id, ino))
 	if err != nil {
-		return n, err
+		return inode{}, err
 	}
 	if !ok {
-		return n, errno(syscall.ENOENT, "inode %d", ino)
+		return inode{}, errno(syscall.ENOENT, "inode %d", ino)
+	}
+	n, err := decodeInode(raw)
+	if err != nil {
+		return n, fmt.Errorf("inode %d: %w", ino, err)
 	}
 	return n, nil
 }
@@ -306,7 +338,15 @@ func (t *wtx) setInode(ino uint64, n *inode) error {
 }
 
 func (t *wtx) dirent(parent uint64, name string) (uint64, uint32, bool, error) {
-	return getDirentAt(t.txn, t.v.id, parent, name, math.MaxUint64)
+	raw, ok, err := t.getLive(pfxDirent(t.v.id, parent, name))
+	if err != nil || !ok {
+		return 0, 0, false, err
+	}
+	ino, mode, err := decodeDirent(raw)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("directory %d entry %q: %w", parent, name, err)
+	}
+	return ino, mode, true, nil
 }
 
 // setDirent sets (ino != 0) or removes (ino == 0) an entry of parent.
