@@ -189,6 +189,8 @@ func (d *Drive) closeLocked() error {
 
 // Cartridge describes the cartridge in the drive; ok is false when empty.
 func (d *Drive) Cartridge() (info CartridgeInfo, ok bool) {
+	d.inv.mu.Lock() // the location is guarded by the inventory
+	defer d.inv.mu.Unlock()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.cart == nil {
