@@ -276,7 +276,7 @@ func (s *Session) dataStartBackup(req any) any {
 		defer close(d.done)
 		res, err := eng.Backup(ctx, req2)
 		fh.flush()
-		conn.Close() // end of image: the mover writes the last record and halts
+		s.endStream(conn) // end of image: the mover writes the last record and halts
 		d.finish(ctx, err, func() {
 			if res != nil {
 				for _, e := range res.Env {
@@ -286,6 +286,35 @@ func (s *Session) dataStartBackup(req any) any {
 		})
 	}()
 	return &wire.ErrorReply{}
+}
+
+// endStream ends the data connection and waits (bounded) until the mover
+// at the other end has seen the end and halted, so the DMA finds both
+// services halted when it hears NOTIFY_DATA_HALTED (ndmjob otherwise
+// waits two seconds before looking again). TCP: half-close, then drain
+// until the mover closes; LOCAL: close, then wait for this session's mover.
+func (s *Session) endStream(conn net.Conn) {
+	const bound = 30 * time.Second
+	if tc, ok := conn.(*net.TCPConn); ok {
+		if tc.CloseWrite() == nil {
+			tc.SetReadDeadline(time.Now().Add(bound))
+			io.Copy(io.Discard, tc)
+		}
+		tc.Close()
+		return
+	}
+	conn.Close()
+	s.mu.Lock()
+	done := s.mover.done
+	local := s.mover.state != wire.MoverStateIdle
+	s.mu.Unlock()
+	if done != nil && local {
+		select {
+		case <-done:
+		case <-time.After(bound):
+		case <-s.ctx.Done():
+		}
+	}
 }
 
 // finish records the outcome of an engine run and notifies the DMA.
@@ -362,7 +391,7 @@ func (s *Session) startRecover(r *wire.DataStartRecoverRequest, op wire.DataOper
 		defer close(d.done)
 		_, err := eng.Recover(ctx, req2)
 		fh.flush()
-		conn.Close() // tells the mover the recover is over
+		s.endStream(conn) // tells the mover the recover is over
 		d.finish(ctx, err, func() {})
 	}()
 	return &wire.ErrorReply{}

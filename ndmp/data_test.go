@@ -147,7 +147,7 @@ func TestDataThreeWayTCP(t *testing.T) {
 		t.Fatalf("listen address %+v", a)
 	}
 	expectErr(t, "data connect", dc.DataConnect(a), wire.NoErr)
-	expectErr(t, "start backup", dc.DataStartBackup("lab", []wire.PVal{{Name: "SIZE", Value: "300000"}}), wire.NoErr)
+	expectErr(t, "start backup", dc.DataStartBackup("lab", []wire.PVal{{Name: "SIZE", Value: "300000"}, {Name: "RANDOM", Value: "y"}}), wire.NoErr)
 	res := dmaRun(t, dc, tc, nil)
 	if res.dataHalt != wire.DataHaltSuccessful || res.moverHalt != wire.MoverHaltConnectClosed {
 		t.Fatalf("halts %+v", res)
@@ -163,7 +163,7 @@ func TestDataThreeWayTCP(t *testing.T) {
 	da, err := dc.DataListen(wire.AddrTCP)
 	expectErr(t, "data listen", err, wire.NoErr)
 	expectErr(t, "mover connect", tc.MoverConnect(wire.MoverModeWrite, da), wire.NoErr)
-	expectErr(t, "start recover", dc.DataStartRecover("lab", []wire.PVal{{Name: "SIZE", Value: "300000"}}, nil), wire.NoErr)
+	expectErr(t, "start recover", dc.DataStartRecover("lab", []wire.PVal{{Name: "SIZE", Value: "300000"}, {Name: "RANDOM", Value: "y"}}, nil), wire.NoErr)
 	res = dmaRun(t, dc, tc, nil)
 	if res.dataHalt != wire.DataHaltSuccessful {
 		t.Fatalf("recover: %+v %q", res, res.logs)

@@ -319,6 +319,12 @@ func (m *mover) pauseAndWaitClosed(reason wire.MoverPauseReason, seek uint64, st
 		return false
 	}
 	m.state, m.pause, m.seekPos = wire.MoverStatePaused, reason, seek
+	// A MOVER_READ wake-up the loop did not need must not pass for a
+	// CONTINUE: only CONTINUE may end this pause.
+	select {
+	case <-m.cont:
+	default:
+	}
 	m.s.mu.Unlock()
 	m.s.post(wire.NotifyMoverPaused, &wire.NotifyMoverPausedPost{Reason: reason, SeekPosition: seek})
 	select {

@@ -3,6 +3,7 @@ package ndmptest
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,7 +14,8 @@ import (
 )
 
 // LabEngine is a test butype (name "lab"): its image is SIZE bytes of a known pattern
-// (byte i = i*7+3), with file history for FILES fake files. Recover checks
+// (byte i = i*7+3; with RANDOM=y an incompressible splitmix64 stream),
+// with file history for FILES fake files. Recover checks
 // the pattern byte for byte. It exercises the DATA service's plumbing
 // (stream to mover, FH, LOG, env, halts) without the dump engine.
 type LabEngine struct{}
@@ -36,6 +38,49 @@ func envInt(env []engines.Env, name string, def int) int {
 // PatternByte is byte i of every lab image.
 func PatternByte(i int64) byte { return byte(i*7 + 3) }
 
+// randomWord is word w (bytes 8w..8w+7, little endian) of a RANDOM=y
+// image: splitmix64, incompressible, so benchmarks are not flattered by
+// the VTL's compression.
+func randomWord(w uint64) uint64 {
+	z := w + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// imageByte is byte i of an image (random or the simple pattern).
+func imageByte(random bool, i int64) byte {
+	if random {
+		return byte(randomWord(uint64(i)/8) >> (8 * (uint64(i) % 8)))
+	}
+	return PatternByte(i)
+}
+
+// fill writes image bytes [off, off+len(buf)).
+func fill(random bool, buf []byte, off int64) {
+	if !random {
+		for i := range buf {
+			buf[i] = PatternByte(off + int64(i))
+		}
+		return
+	}
+	i := 0
+	for ; i < len(buf) && (off+int64(i))%8 != 0; i++ {
+		buf[i] = imageByte(true, off+int64(i))
+	}
+	for ; i+8 <= len(buf); i += 8 {
+		binary.LittleEndian.PutUint64(buf[i:], randomWord(uint64(off+int64(i))/8))
+	}
+	for ; i < len(buf); i++ {
+		buf[i] = imageByte(true, off+int64(i))
+	}
+}
+
+func isRandom(env []engines.Env) bool {
+	v, _ := engines.Lookup(env, "RANDOM")
+	return v == "y"
+}
+
 func (LabEngine) Backup(ctx context.Context, req *engines.BackupRequest) (*engines.BackupResult, error) {
 	size := envInt(req.Env, "SIZE", 1<<20)
 	if _, bad := engines.Lookup(req.Env, "FAIL"); bad {
@@ -50,6 +95,7 @@ func (LabEngine) Backup(ctx context.Context, req *engines.BackupRequest) (*engin
 			}
 		}
 	}
+	random := isRandom(req.Env)
 	w := bufio.NewWriterSize(req.Stream, 256<<10)
 	buf := make([]byte, 64<<10)
 	for off := int64(0); off < int64(size); {
@@ -57,9 +103,7 @@ func (LabEngine) Backup(ctx context.Context, req *engines.BackupRequest) (*engin
 			return nil, err
 		}
 		n := min(int64(len(buf)), int64(size)-off)
-		for i := int64(0); i < n; i++ {
-			buf[i] = PatternByte(off + i)
-		}
+		fill(random, buf[:n], off)
 		if _, err := w.Write(buf[:n]); err != nil {
 			return nil, err
 		}
@@ -75,12 +119,15 @@ func (LabEngine) Recover(ctx context.Context, req *engines.RecoverRequest) (*eng
 	size := int64(envInt(req.Env, "SIZE", 1<<20))
 	r := bufio.NewReaderSize(req.Stream, 256<<10)
 	buf := make([]byte, 64<<10)
+	want := make([]byte, 64<<10)
+	random := isRandom(req.Env)
 	var off int64
 	for off < size {
 		n, err := r.Read(buf[:min(int64(len(buf)), size-off)])
+		fill(random, want[:n], off)
 		for i := 0; i < n; i++ {
-			if buf[i] != PatternByte(off+int64(i)) {
-				return nil, fmt.Errorf("lab recover: byte %d is %#x, want %#x", off+int64(i), buf[i], PatternByte(off+int64(i)))
+			if buf[i] != want[i] {
+				return nil, fmt.Errorf("lab recover: byte %d is %#x, want %#x", off+int64(i), buf[i], want[i])
 			}
 		}
 		off += int64(n)
