@@ -207,10 +207,10 @@ type InodeChange struct {
 	Created bool // absent (or another generation) in the older view
 	Deleted bool // absent (or another generation) in the newer view
 	Attr    bool // attributes differ (mode, owner, size, times, links, ...)
-	Dirents bool // directory entries added/removed/retargeted
-	Xattrs  bool // extended attributes differ
-	// Data lists the byte ranges whose contents may differ, merged and
-	// sorted (block granularity). Empty when only metadata changed.
+	Dirents bool // directory entries added/removed/retargeted (Created: has entries)
+	Xattrs  bool // extended attributes differ (Created: has xattrs)
+	// Data lists the byte ranges whose contents differ, merged and sorted
+	// (block granularity); for Created, all data ranges of the new inode.
 	Data []Extent
 }
 

@@ -184,6 +184,9 @@ func (t *wtx) putAt(it *badger.Iterator, prefix, val []byte, data bool) (born bo
 			oldPresent = item.UserMeta()&metaTomb == 0
 		}
 	}
+	if found && !oldPresent && val == nil {
+		return false, 0, nil // already absent (a tombstone or a hole)
+	}
 	olderExists := false
 	if found && val == nil {
 		if item := seekLive(it, append(oldKey[:len(oldKey):len(oldKey)], 0)); item != nil {

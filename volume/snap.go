@@ -439,6 +439,20 @@ func (v *Volume) diffInode(txn *badger.Txn, ino uint64, h *histAcc, a, b uint64)
 	if !okb {
 		return c, true, nil
 	}
+	if !same {
+		// A new inode (or a new generation of a reused number): everything it
+		// has is new; report which kinds of content it has.
+		c.Dirents = nb.Mode&sIFMT == sIFDIR && !dirEmpty(txn, v.id, ino, b)
+		xs, err := listXattrAt(txn, v.id, ino, b)
+		if err != nil {
+			return c, false, err
+		}
+		c.Xattrs = len(xs) > 0
+		if nb.Mode&sIFMT == sIFREG {
+			c.Data = blockExtents(txn, v.id, ino, b, nb.Size)
+		}
+		return c, true, nil
+	}
 	differs := func(pfx []byte) (bool, error) {
 		va, oa, err := getAt(txn, pfx, a)
 		if err != nil {
@@ -462,37 +476,33 @@ func (v *Volume) diffInode(txn *badger.Txn, ino uint64, h *histAcc, a, b uint64)
 		c.Xattrs = c.Xattrs || d
 	}
 	if nb.Mode&sIFMT == sIFREG {
-		if !same {
-			c.Data = blockExtents(txn, v.id, ino, b, nb.Size)
-		} else {
-			var blks []uint64
-			seen := map[uint64]bool{}
-			it := txn.NewIterator(iterOpts(u64(kID(pBlock, v.id), ino)))
-			defer it.Close()
-			for _, r := range h.blocks {
-				for blk := r[0]; blk < r[1]; blk++ {
-					if seen[blk] || blk*BlockSize >= nb.Size {
-						continue
-					}
-					seen[blk] = true
-					d, err := blockDiffers(it, v.id, ino, blk, a, b)
-					if err != nil {
-						return c, false, err
-					}
-					if d {
-						blks = append(blks, blk)
-					}
+		var blks []uint64
+		seen := map[uint64]bool{}
+		it := txn.NewIterator(iterOpts(u64(kID(pBlock, v.id), ino)))
+		defer it.Close()
+		for _, r := range h.blocks {
+			for blk := r[0]; blk < r[1]; blk++ {
+				if seen[blk] || blk*BlockSize >= nb.Size {
+					continue
+				}
+				seen[blk] = true
+				d, err := blockDiffers(it, v.id, ino, blk, a, b)
+				if err != nil {
+					return c, false, err
+				}
+				if d {
+					blks = append(blks, blk)
 				}
 			}
-			sort.Slice(blks, func(i, j int) bool { return blks[i] < blks[j] })
-			for _, blk := range blks {
-				o := int64(blk) * BlockSize
-				l := min(int64(BlockSize), int64(nb.Size)-o)
-				if m := len(c.Data); m > 0 && c.Data[m-1].Off+c.Data[m-1].Len == o {
-					c.Data[m-1].Len += l
-				} else {
-					c.Data = append(c.Data, Extent{o, l})
-				}
+		}
+		sort.Slice(blks, func(i, j int) bool { return blks[i] < blks[j] })
+		for _, blk := range blks {
+			o := int64(blk) * BlockSize
+			l := min(int64(BlockSize), int64(nb.Size)-o)
+			if m := len(c.Data); m > 0 && c.Data[m-1].Off+c.Data[m-1].Len == o {
+				c.Data[m-1].Len += l
+			} else {
+				c.Data = append(c.Data, Extent{o, l})
 			}
 		}
 	}

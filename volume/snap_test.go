@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand"
+	"os"
 	"reflect"
 	"sort"
 	"syscall"
@@ -184,7 +185,11 @@ func isErrno(err error) bool {
 
 func TestSnapshotIsolationAndDiff(t *testing.T) {
 	_, v, w := newVolume(t, 64<<20)
-	r := rand.New(rand.NewSource(1))
+	seed := int64(1)
+	if s := os.Getenv("TAPELAB_MODEL_SEED"); s != "" {
+		fmt.Sscan(s, &seed)
+	}
+	r := rand.New(rand.NewSource(seed))
 	type snapDump struct {
 		name string
 		dump map[uint64]*fileState
