@@ -34,8 +34,22 @@ func storageCommand() *cli.Command {
 			Usage: "tape drives and media changers (storage tape ...)",
 			Subcommands: []*cli.Command{
 				{
-					Name: "show", Usage: "all tape drives and media changers", Flags: []cli.Flag{jsonFlag},
+					Name: "show", Usage: "all tape drives and media changers", Flags: []cli.Flag{jsonFlag,
+						&cli.BoolFlag{Name: "device-names", Usage: "list each drive's tape devices (rewind type and density)"}},
 					Action: func(c *cli.Context) error {
+						if c.Bool("device-names") {
+							var ds []vtl.DriveInfo
+							return call(c, "storage.tape.show-tape-drive", node.DeviceArgs{}, &ds, func(w io.Writer) {
+								for _, d := range ds {
+									fmt.Fprintf(w, "Tape drive (%s)  %s\n", d.SN, d.Description)
+									for _, n := range d.DeviceNames {
+										kind := map[vtl.RewindMode]string{vtl.Rewind: "rewind device", vtl.NoRewind: "no rewind device",
+											vtl.UnloadReload: "unload/reload device"}[n.Rewind]
+										fmt.Fprintf(w, "%s -\t%s,\tformat is: %s\n", n.Name, kind, n.Description)
+									}
+								}
+							})
+						}
 						var rows []node.TapeDeviceRow
 						return call(c, "storage.tape.show", nil, &rows, func(w io.Writer) {
 							fmt.Fprintln(w, "Device ID\tDevice Type\tDescription\tSerial Number\tLibrary\tStatus")
