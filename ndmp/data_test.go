@@ -2,6 +2,7 @@ package ndmp
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 	"time"
 
@@ -253,5 +254,167 @@ func TestMoverSpansCartridges(t *testing.T) {
 		if all[i] != ndmptest.PatternByte(int64(i)) {
 			t.Fatalf("byte %d differs after spanning", i)
 		}
+	}
+}
+
+// TestMoverWindowsAndDAR covers window handling: a backup whose window ends
+// before the image pauses with EOW until the DMA opens the next window; a
+// recover that seeks (direct access) gets exactly the bytes it asked for;
+// a MOVER_READ outside the window pauses with SEEK.
+func TestMoverWindowsAndDAR(t *testing.T) {
+	tape := &memTape{id: "MEM0", loaded: true}
+	_, addr := labServer(t, tape)
+	c := dialTest(t, addr)
+	expectErr(t, "tape open", c.TapeOpen("nrst0a", wire.TapeRDWRMode), wire.NoErr)
+	expectErr(t, "record size", c.MoverSetRecordSize(8192), wire.NoErr)
+	expectErr(t, "window", c.MoverSetWindow(0, 8*8192), wire.NoErr)
+	_, err := c.MoverListen(wire.MoverModeRead, wire.AddrLocal)
+	expectErr(t, "listen", err, wire.NoErr)
+	expectErr(t, "connect", c.DataConnect(wire.Addr{Type: wire.AddrLocal}), wire.NoErr)
+	expectErr(t, "start", c.DataStartBackup("lab", []wire.PVal{{Name: "SIZE", Value: "200000"}}), wire.NoErr)
+	res := dmaRun(t, c, c, func(p wire.NotifyMoverPausedPost) {
+		if p.Reason != wire.MoverPauseEOW || p.SeekPosition%(8*8192) != 0 {
+			t.Errorf("pause %+v", p)
+		}
+		ms, _ := c.MoverGetState()
+		if ms.State != wire.MoverStatePaused || ms.PauseReason != wire.MoverPauseEOW {
+			t.Errorf("mover state %+v", ms)
+		}
+		expectErr(t, "set window while paused", c.MoverSetWindow(p.SeekPosition, 8*8192), wire.NoErr)
+		expectErr(t, "continue", c.MoverContinue(), wire.NoErr)
+	})
+	if res.dataHalt != wire.DataHaltSuccessful || len(res.pauses) != 3 { // 200000 B = 25 records: windows of 8
+		t.Fatalf("halt %d after %d pauses", res.dataHalt, len(res.pauses))
+	}
+	expectErr(t, "data stop", c.DataStop(), wire.NoErr)
+	expectErr(t, "mover stop", c.MoverStop(), wire.NoErr)
+
+	// Direct access recover of the tail of the image.
+	c.TapeMTIO(wire.MTIOREW, 1)
+	expectErr(t, "window", c.MoverSetWindow(0, ^uint64(0)), wire.NoErr)
+	_, err = c.MoverListen(wire.MoverModeWrite, wire.AddrLocal)
+	expectErr(t, "listen", err, wire.NoErr)
+	expectErr(t, "connect", c.DataConnect(wire.Addr{Type: wire.AddrLocal}), wire.NoErr)
+	var reads []wire.NotifyDataReadPost
+	expectErr(t, "start", c.DataStartRecover("lab", []wire.PVal{{Name: "SIZE", Value: "200000"}, {Name: "SEEK", Value: "150000"}}, nil), wire.NoErr)
+	p, err := c.WaitPost(10*time.Second, nil, wire.NotifyDataRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads = append(reads, *p.Body.(*wire.NotifyDataReadPost))
+	if reads[0].Offset != 150000 || reads[0].Length != 50000 {
+		t.Fatalf("DATA_READ %+v", reads[0])
+	}
+	expectErr(t, "mover read", c.MoverRead(reads[0].Offset, reads[0].Length), wire.NoErr)
+	if err := c.MoverRead(0, 10); err == nil {
+		t.Fatal("a second MOVER_READ during a read was accepted")
+	}
+	res = dmaRun(t, c, c, nil)
+	if res.dataHalt != wire.DataHaltSuccessful {
+		t.Fatalf("DAR recover halted %d: %q", res.dataHalt, res.logs)
+	}
+	expectErr(t, "data stop", c.DataStop(), wire.NoErr)
+	expectErr(t, "mover stop", c.MoverStop(), wire.NoErr)
+
+	// MOVER_READ outside the window: SEEK pause.
+	c.TapeMTIO(wire.MTIOREW, 1)
+	expectErr(t, "window", c.MoverSetWindow(0, 8*8192), wire.NoErr)
+	_, err = c.MoverListen(wire.MoverModeWrite, wire.AddrLocal)
+	expectErr(t, "listen", err, wire.NoErr)
+	expectErr(t, "connect", c.DataConnect(wire.Addr{Type: wire.AddrLocal}), wire.NoErr)
+	expectErr(t, "start", c.DataStartRecover("lab", []wire.PVal{{Name: "SIZE", Value: "200000"}, {Name: "SEEK", Value: "100000"}}, nil), wire.NoErr)
+	p, err = c.WaitPost(10*time.Second, nil, wire.NotifyDataRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectErr(t, "mover read", c.MoverRead(100000, 100000), wire.NoErr)
+	p, err = c.WaitPost(10*time.Second, nil, wire.NotifyMoverPaused)
+	if err != nil || p.Body.(*wire.NotifyMoverPausedPost).Reason != wire.MoverPauseSeek || p.Body.(*wire.NotifyMoverPausedPost).SeekPosition != 100000 {
+		t.Fatalf("seek pause %+v %v", p, err)
+	}
+	expectErr(t, "mover abort", c.MoverAbort(), wire.NoErr)
+	// The data service may already have halted on the closed connection.
+	if err := c.DataAbort(); err != nil && !errors.Is(err, wire.IllegalStateErr) {
+		t.Fatal(err)
+	}
+	ms, _ := c.MoverGetState()
+	if ms.State != wire.MoverStateHalted || ms.HaltReason != wire.MoverHaltAborted {
+		t.Fatalf("after abort %+v", ms)
+	}
+}
+
+// TestDisconnectMidBackup drops the DMA in the middle of a backup: the
+// drive is released, and the records the mover wrote stay on the tape.
+func TestDisconnectMidBackup(t *testing.T) {
+	tape := &memTape{id: "MEM0", loaded: true}
+	tape1 := &memTape{id: "MEM1", loaded: true}
+	srv, addr := labServer(t, tape, tape1)
+	srv.Modify("max-dumps", "1")
+	c := dialTest(t, addr)
+	expectErr(t, "tape open", c.TapeOpen("nrst0a", wire.TapeRDWRMode), wire.NoErr)
+	expectErr(t, "record size", c.MoverSetRecordSize(8192), wire.NoErr)
+	_, err := c.MoverListen(wire.MoverModeRead, wire.AddrLocal)
+	expectErr(t, "listen", err, wire.NoErr)
+	expectErr(t, "connect", c.DataConnect(wire.Addr{Type: wire.AddrLocal}), wire.NoErr)
+	expectErr(t, "start", c.DataStartBackup("lab", []wire.PVal{{Name: "SIZE", Value: "1000000"}, {Name: "HOLD_AT", Value: "131072"}}), wire.NoErr)
+	// Wait until the mover has written the 16 records before the hold.
+	for i := 0; ; i++ {
+		ms, _ := c.MoverGetState()
+		if ms.RecordNum == 16 {
+			break
+		}
+		if i == 1000 {
+			t.Fatalf("mover stuck at %+v", ms)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Meanwhile a second backup is refused: one dump at a time (max-dumps=1).
+	c2 := dialTest(t, addr)
+	expectErr(t, "tape open 2", c2.TapeOpen("nrst1a", wire.TapeRDWRMode), wire.NoErr)
+	_, err = c2.MoverListen(wire.MoverModeRead, wire.AddrLocal)
+	expectErr(t, "listen 2", err, wire.NoErr)
+	expectErr(t, "connect 2", c2.DataConnect(wire.Addr{Type: wire.AddrLocal}), wire.NoErr)
+	expectErr(t, "second backup at the limit", c2.DataStartBackup("lab", []wire.PVal{{Name: "SIZE", Value: "1000"}}), wire.NoMemErr)
+	p, err := c2.WaitPost(5*time.Second, nil, wire.LogMessage)
+	if err != nil || p.Body.(*wire.LogMessagePost).Entry != MsgSessionLimit {
+		t.Fatalf("limit log %+v %v", p, err)
+	}
+
+	c.Conn().Close()
+	for i := 0; len(srv.Sessions()) != 1; i++ {
+		if i == 1000 {
+			t.Fatalf("session not ended: %+v", srv.Sessions())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The slot was released with the session: the second backup runs now.
+	expectErr(t, "second backup", c2.DataStartBackup("lab", []wire.PVal{{Name: "SIZE", Value: "1000"}}), wire.NoErr)
+	res := dmaRun(t, c2, c2, nil)
+	if res.dataHalt != wire.DataHaltSuccessful {
+		t.Fatalf("second backup halted %d", res.dataHalt)
+	}
+	expectErr(t, "data stop", c2.DataStop(), wire.NoErr)
+	expectErr(t, "mover stop", c2.MoverStop(), wire.NoErr)
+	expectErr(t, "close", c2.TapeClose(), wire.NoErr)
+
+	// The drive was released, and the written records are all there.
+	expectErr(t, "drive released", c2.TapeOpen("nrst0a", wire.TapeReadMode), wire.NoErr)
+	c2.TapeMTIO(wire.MTIOREW, 1)
+	n := 0
+	for {
+		d, err := c2.TapeRead(8192)
+		if err != nil {
+			expectErr(t, "end of the written records", err, wire.EOMErr)
+			break
+		}
+		for i, b := range d {
+			if b != ndmptest.PatternByte(int64(n*8192+i)) {
+				t.Fatalf("record %d byte %d differs", n, i)
+			}
+		}
+		n++
+	}
+	if n != 16 {
+		t.Fatalf("%d records on tape, want the 16 written", n)
 	}
 }

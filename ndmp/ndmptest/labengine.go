@@ -98,9 +98,19 @@ func (LabEngine) Backup(ctx context.Context, req *engines.BackupRequest) (*engin
 	random := isRandom(req.Env)
 	w := bufio.NewWriterSize(req.Stream, 256<<10)
 	buf := make([]byte, 64<<10)
+	hold := int64(envInt(req.Env, "HOLD_AT", -1))
 	for off := int64(0); off < int64(size); {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if hold >= 0 && off >= hold {
+			// HOLD_AT=N: stop after N bytes until cancelled (tests of
+			// disconnects and limits in the middle of a backup).
+			if err := w.Flush(); err != nil {
+				return nil, err
+			}
+			<-ctx.Done()
+			return nil, ctx.Err()
 		}
 		n := min(int64(len(buf)), int64(size)-off)
 		fill(random, buf[:n], off)
@@ -117,11 +127,22 @@ func (LabEngine) Backup(ctx context.Context, req *engines.BackupRequest) (*engin
 
 func (LabEngine) Recover(ctx context.Context, req *engines.RecoverRequest) (*engines.RecoverResult, error) {
 	size := int64(envInt(req.Env, "SIZE", 1<<20))
+	var off int64
+	if seek := int64(envInt(req.Env, "SEEK", -1)); seek >= 0 {
+		// SEEK=N: direct access: ask for bytes [N, SIZE) only.
+		if req.Seek == nil {
+			return nil, fmt.Errorf("lab recover: no seek")
+		}
+		if err := req.Seek(uint64(seek), uint64(size-seek)); err != nil {
+			return nil, err
+		}
+		off = seek
+	}
 	r := bufio.NewReaderSize(req.Stream, 256<<10)
 	buf := make([]byte, 64<<10)
 	want := make([]byte, 64<<10)
 	random := isRandom(req.Env)
-	var off int64
+	start := off
 	for off < size {
 		n, err := r.Read(buf[:min(int64(len(buf)), size-off)])
 		fill(random, want[:n], off)
@@ -147,5 +168,5 @@ func (LabEngine) Recover(ctx context.Context, req *engines.RecoverRequest) (*eng
 	for _, n := range req.Names {
 		req.Log.File(n.OriginalPath, nil)
 	}
-	return &engines.RecoverResult{Files: len(req.Names), BytesRead: off}, nil
+	return &engines.RecoverResult{Files: len(req.Names), BytesRead: off - start}, nil
 }
