@@ -184,7 +184,11 @@ func isErrno(err error) bool {
 }
 
 func TestSnapshotIsolationAndDiff(t *testing.T) {
-	_, v, w := newVolume(t, 64<<20)
+	dir := t.TempDir()
+	st := newStore(t, dir)
+	defer func() { st.Close() }()
+	v := must[*Volume](t)(st.CreateVolume(Spec{SVM: "vs1", Name: "vol1", Size: 64 << 20}))
+	w := must[*View](t)(v.Active())
 	seed := int64(1)
 	if s := os.Getenv("TAPELAB_MODEL_SEED"); s != "" {
 		fmt.Sscan(s, &seed)
@@ -201,6 +205,12 @@ func TestSnapshotIsolationAndDiff(t *testing.T) {
 		must[SnapshotInfo](t)(v.CreateSnapshot(name))
 		snaps = append(snaps, snapDump{name, dumpView(t, w)})
 		checkClean(t, v)
+		if round == 3 { // everything (epochs, dead lists, history) survives a reopen
+			st.Close()
+			st = newStore(t, dir)
+			v = must[*Volume](t)(st.Volume("vs1", "vol1"))
+			w = must[*View](t)(v.Active())
+		}
 	}
 	randomOps(t, r, w, 60)
 	live := dumpView(t, w)
