@@ -72,7 +72,9 @@
 // Block numbers are logical object numbers: records and filemarks both
 // count, as READ POSITION reports them. Writing anywhere but at EOD
 // truncates everything after the position. Capacity counts stored
-// (possibly compressed) record bytes; early warning starts 1/32 of the
+// (possibly compressed) record bytes (the overflow check before a write
+// uses the uncompressed length, so a compressing drive reports VOLUME
+// OVERFLOW up to one record early); early warning starts 1/32 of the
 // capacity (at most 1 GiB) before the end: a write that ends inside the
 // zone succeeds with ErrEarlyWarning (sense NO SENSE, EOM, 00/02); a write
 // that would cross the end fails with ErrEndOfMedium (VOLUME OVERFLOW).
