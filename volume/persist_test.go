@@ -112,41 +112,46 @@ func TestCrash(t *testing.T) {
 		crashChild(dir)
 		return
 	}
-	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "TAPELAB_VOLUME_CRASH_DIR="+dir)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// The child prints "synced N" after each synced round and keeps writing.
-	buf := make([]byte, 64)
-	got := ""
-	for !strings.Contains(got, "synced 3\n") {
-		n, err := out.Read(buf)
+	// Kill the child at several moments of its unsynced churn (which
+	// deletes, truncates and creates/deletes snapshots).
+	for _, delay := range []time.Duration{0, 3 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond} {
+		dir := t.TempDir()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "TAPELAB_VOLUME_CRASH_DIR="+dir)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
 		if err != nil {
-			t.Fatalf("child: %v (output %q)", err, got)
+			t.Fatal(err)
 		}
-		got += string(buf[:n])
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The child prints "synced N" after each synced round and keeps writing.
+		buf := make([]byte, 64)
+		got := ""
+		for !strings.Contains(got, "synced 3\n") {
+			n, err := out.Read(buf)
+			if err != nil {
+				t.Fatalf("child: %v (output %q)", err, got)
+			}
+			got += string(buf[:n])
+		}
+		time.Sleep(delay)
+		cmd.Process.Kill()
+		cmd.Wait()
+		s := newStore(t, dir)
+		v := must[*Volume](t)(s.Volume("vs1", "crash"))
+		w := must[*View](t)(v.Active())
+		for i := 0; i < 3; i++ {
+			a := must[Attr](t)(w.Lookup(RootIno, "f"+strconv.Itoa(i)))
+			equal(t, readAll(t, w, a.Ino), pattern(300<<10, byte(i)))
+		}
+		sv := must[*View](t)(v.SnapshotView("s1"))
+		a := must[Attr](t)(sv.Lookup(RootIno, "f1"))
+		equal(t, readAll(t, sv, a.Ino), pattern(300<<10, 1))
+		checkClean(t, v)
+		s.Close()
 	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	s := newStore(t, dir)
-	defer s.Close()
-	v := must[*Volume](t)(s.Volume("vs1", "crash"))
-	w := must[*View](t)(v.Active())
-	for i := 0; i < 3; i++ {
-		a := must[Attr](t)(w.Lookup(RootIno, "f"+strconv.Itoa(i)))
-		equal(t, readAll(t, w, a.Ino), pattern(300<<10, byte(i)))
-	}
-	sv := must[*View](t)(v.SnapshotView("s1"))
-	a := must[Attr](t)(sv.Lookup(RootIno, "f1"))
-	equal(t, readAll(t, sv, a.Ino), pattern(300<<10, 1))
-	checkClean(t, v)
 }
 
 func crashChild(dir string) {
@@ -172,9 +177,15 @@ func crashChild(dir string) {
 				panic(err)
 			}
 		}
-		if i > 3 { // unsynced churn after the synced rounds: deletes, truncates
+		if i > 3 { // unsynced churn after the synced rounds
 			w.Unlink(RootIno, "f"+strconv.Itoa(i-1))
 			w.SetAttr(a.Ino, SetAttrIn{Valid: SetSize, Size: 1000})
+			switch i % 4 {
+			case 0:
+				v.CreateSnapshot("c" + strconv.Itoa(i))
+			case 2:
+				v.DeleteSnapshot("c" + strconv.Itoa(i-2))
+			}
 		}
 		if err := w.Fsync(a.Ino); err != nil {
 			panic(err)
