@@ -190,9 +190,11 @@ func (t *memTape) State() TapeState {
 	return st
 }
 
-// memDevices serves memTapes by name (nrst0a, rst0a, st0 all name drive 0).
+// memDevices serves memTapes by name (nrst0a, rst0a, st0 all name drive 0)
+// and fake changers.
 type memDevices struct {
-	tapes []*memTape
+	tapes    []*memTape
+	changers map[string]SCSIDevice
 }
 
 func (d *memDevices) Tapes() []DeviceInfo {
@@ -203,7 +205,13 @@ func (d *memDevices) Tapes() []DeviceInfo {
 	return out
 }
 
-func (d *memDevices) Changers() []DeviceInfo { return nil }
+func (d *memDevices) Changers() []DeviceInfo {
+	var out []DeviceInfo
+	for n := range d.changers {
+		out = append(out, DeviceInfo{Model: "FAKE CHANGER", Names: []string{n}, Changer: true})
+	}
+	return out
+}
 
 func (d *memDevices) OpenTape(name, owner string) (TapeDrive, error) {
 	for i, t := range d.tapes {
@@ -221,7 +229,32 @@ func (d *memDevices) OpenTape(name, owner string) (TapeDrive, error) {
 }
 
 func (d *memDevices) Changer(name string) (SCSIDevice, string, error) {
-	return nil, "", errors.New("no changers")
+	if c, ok := d.changers[name]; ok {
+		return c, name, nil
+	}
+	return nil, "", errors.New("no such changer")
+}
+
+// fakeChanger answers INQUIRY and fails everything else with ILLEGAL
+// REQUEST sense, recording the initiator.
+type fakeChanger struct {
+	mu        sync.Mutex
+	initiator string
+}
+
+func (f *fakeChanger) Execute(initiator string, cdb, dataOut []byte, allocLen int) ([]byte, byte, []byte) {
+	f.mu.Lock()
+	f.initiator = initiator
+	f.mu.Unlock()
+	if cdb[0] == 0x12 {
+		inq := make([]byte, 36)
+		inq[0] = 8 // medium changer
+		copy(inq[8:], "FAKE    CHANGER         0001")
+		return inq[:min(len(inq), allocLen)], 0, nil
+	}
+	sense := make([]byte, 18)
+	sense[0], sense[2], sense[7], sense[12] = 0x70, 5, 10, 0x20
+	return nil, 2, sense
 }
 
 func waitABit() { time.Sleep(10 * time.Millisecond) }

@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"strings"
 
 	"tapelab/ndmp/client"
+	"tapelab/ndmp/wire"
 	"tapelab/vtl"
 )
 
@@ -192,5 +194,61 @@ func TestClientRobot(t *testing.T) {
 	}
 	if err := c.MoveMedium(arm, 257, 1025); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVTLDriveReleaseAndCDB: TAPE_EXECUTE_CDB reaches the VTL drive's SSC
+// layer; a killed session releases its VTL reservation.
+func TestVTLDriveReleaseAndCDB(t *testing.T) {
+	l := newLab(t, labConfig())
+	a, err := client.Dial(l.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Connect("ndmp", "ndmp", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.TapeOpen("nrst0a", wire.TapeRDWRMode); err != nil {
+		t.Fatal(err)
+	}
+	// INQUIRY through the drive's SCSI layer.
+	r, err := a.TapeExecuteCDB([]byte{0x12, 0, 0, 0, 96, 0}, nil, 96)
+	if err != nil || r.Status != 0 || len(r.Datain) < 36 || !strings.Contains(string(r.Datain[8:36]), "ULT3580") {
+		t.Fatalf("INQUIRY: %+v %v", r, err)
+	}
+	drive, err := l.inv.Drive("st0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if drive.Owner() == "" {
+		t.Fatal("open drive not reserved in the VTL")
+	}
+	b, err := client.Dial(l.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Connect("ndmp", "ndmp", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.TapeOpen("nrst0a", wire.TapeReadMode); !errors.Is(err, wire.DeviceBusyErr) {
+		t.Fatalf("second open: %v", err)
+	}
+	for _, s := range l.srv.Sessions() {
+		if s.TapeDevice == "nrst0a" {
+			if err := l.srv.Kill(s.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := 0; drive.Owner() != ""; i++ {
+		if i == 500 {
+			t.Fatalf("reservation still held by %q", drive.Owner())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := b.TapeOpen("nrst0a", wire.TapeReadMode); err != nil {
+		t.Fatalf("open after kill: %v", err)
 	}
 }
