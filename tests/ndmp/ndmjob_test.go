@@ -34,6 +34,15 @@ func TestNdmjobTestTape(t *testing.T) {
 		"Test T-WRITE Passed", "Test T-READ Passed", "Test T-MTIO Passed", "FINAL test-tape Passed")
 }
 
+// TestNdmjobTestData runs ndmjob's DATA conformance series (ndmjob's own
+// daemon stops at D-LISTEN #3: it has no DATA_LISTEN).
+func TestNdmjobTestData(t *testing.T) {
+	l := newLab(t, labConfig())
+	out := ndmjob(t, nil, "-o", "test-data", "-v", "-D", l.agent("4m"), "-B", "lab", "-f", "nrst0a")
+	mustContain(t, out, "Test D-IDLE Passed", "Test D-LISTEN Passed", "Test D-LISTEN/bogus-args Passed",
+		"FINAL test-data Passed", "LOCAL and TCP addressing tested.")
+}
+
 func TestNdmjobTestMover(t *testing.T) {
 	l := newLab(t, ndmpConfigWithFS())
 	out := ndmjob(t, nil, "-o", "test-mover", "-v", "-T", l.agent("4m"), "-f", "nrst0a")
