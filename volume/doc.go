@@ -95,6 +95,17 @@
 // Sync (value log + memtable WAL); committed transactions also survive a
 // SIGKILL without it, as Badger writes through the page cache.
 //
+// # Measured (2 vCPU VM shared with other builds; go test -bench, 16 MiB data)
+//
+//	snapshot create, "1 GiB" vs "8 GiB" volume   ~0.2-3 ms each, dominated by one fsync;
+//	                                             8G/1G between 0.5 and 1.5 over runs (no size term)
+//	diff after rewriting 1% of the blocks         changes 0.4 ms vs full scan of both views 11-17 ms
+//	                                             (24-36x; 20x at 128 MiB)
+//	disk after deleting 5 snapshots + GC          1.04x live data (1.54x with the snapshots)
+//	sequential 1 MiB writes / reads               ~300-540 MB/s (raw Badger, same keys: 400-530)
+//	                                             / ~2.5 GB/s (raw Badger 2.1-3.9 GB/s)
+//	create / getattr / lookup                     ~30 us / ~2 us / ~5 us
+//
 // Unlinked files are freed when their last name goes: the store does not
 // track open files (the FUSE layer must keep unlinked-but-open files alive
 // itself if it needs to).
