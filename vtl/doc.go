@@ -112,6 +112,10 @@
 // 0x0C (sequential-access byte counts), 0x2E (TapeAlert; flags clear once
 // read) and 0x31 (tape capacity in MiB).
 //
-// Not implemented: partitions, MAM (READ ATTRIBUTE), encryption, cleaning
+// READ ATTRIBUTE (MAM, read only): remaining/maximum capacity, load count,
+// MiB written/read, manufacturer, medium serial number (the barcode),
+// manufacture date, medium type (data or write-once) and barcode.
+//
+// Not implemented: partitions, WRITE ATTRIBUTE, encryption, cleaning
 // cartridges, REPORT DENSITY SUPPORT, VERIFY.
 package vtl

@@ -161,6 +161,8 @@ func TestSg3UtilsAgainstDrive(t *testing.T) {
 	want(run(true, "sg_logs", "-a"), "Total bytes processed = 1000", "Tape alert page", "Tape capacity page")
 	want(run(true, "sg_vpd", "-a"), "Unit serial number: "+d.Serial(), "T10 vendor identification")
 	want(run(true, "sg_persist", "-k"), "there are NO registered reservation keys")
+	want(run(true, "sg_read_attr"), "Medium serial number: TL0001L8", "Barcode: TL0001L8", "Load count: 1",
+		"Maximum capacity in partition [MiB]: 11444091", "Medium manufacturer: TAPELAB")
 	run(true, "sg_turs")
 	run(true, "sg_prevent", "--allow")
 	want(run(true, "sg_requests"), "No Sense")

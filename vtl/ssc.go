@@ -57,6 +57,8 @@ func cdbAllocLen(cdb []byte) (int, bool) {
 		return int(scsi.Be24(cdb[7:])), true
 	case scsi.OpMaintenanceIn:
 		return int(scsi.Be32(cdb[6:])), true
+	case scsi.OpReadAttribute:
+		return int(scsi.Be32(cdb[10:])), true
 	case scsi.OpReportLuns:
 		return int(scsi.Be32(cdb[6:])), true
 	}
@@ -251,8 +253,73 @@ func (d *Drive) exec(initiator string, cdb, dataOut []byte) ([]byte, byte, *scsi
 		return d.logSense(cdb)
 	case scsi.OpMaintenanceIn:
 		return reportOpcodes(cdb, sscOpcodes)
+	case scsi.OpReadAttribute:
+		return d.readAttribute(cdb)
 	}
 	return checkCondition(errInvalidOpcode)
+}
+
+// mamAttribute is one medium auxiliary memory attribute (SPC-4 7.4).
+type mamAttribute struct {
+	id     uint16
+	format byte // 0 binary, 1 ASCII; bit 7 read only
+	value  []byte
+}
+
+// mam returns the cartridge's MAM attributes (read only), ascending by id.
+func (d *Drive) mam() []mamAttribute {
+	capacity, _ := d.limits()
+	rem := capacity - d.cart.Used()
+	if rem < 0 {
+		rem = 0
+	}
+	ascii := func(s string, n int) []byte { b := make([]byte, n); scsi.PadString(b, s); return b }
+	var medType byte
+	if d.worm() {
+		medType = 0x80 // write-once
+	}
+	return []mamAttribute{
+		{0x0000, 0x80, u64(uint64(rem >> 20))},                            // remaining capacity in partition (MiB)
+		{0x0001, 0x80, u64(uint64(capacity >> 20))},                       // maximum capacity in partition (MiB)
+		{0x0003, 0x80, u64(d.meta.Counters.Loads)},                        // load count
+		{0x0220, 0x80, u64(d.meta.Counters.BytesWritten >> 20)},           // total MiB written in medium life
+		{0x0221, 0x80, u64(d.meta.Counters.BytesRead >> 20)},              // total MiB read in medium life
+		{0x0400, 0x81, ascii("TAPELAB", 8)},                               // medium manufacturer
+		{0x0401, 0x81, ascii(d.barcode, 32)},                              // medium serial number
+		{0x0406, 0x81, ascii(d.meta.Created.UTC().Format("20060102"), 8)}, // medium manufacture date
+		{0x0408, 0x80, []byte{medType}},                                   // medium type
+		{0x0806, 0x81, ascii(d.barcode, 32)},                              // barcode
+	}
+}
+
+// readAttribute answers READ ATTRIBUTE service actions ATTRIBUTE VALUES
+// (0x00) and ATTRIBUTE LIST (0x01) for partition 0.
+func (d *Drive) readAttribute(cdb []byte) ([]byte, byte, *scsi.Sense) {
+	sa := cdb[1] & 0x1f
+	if sa > 1 {
+		return checkCondition(scsi.InvalidField(true, 1, 4))
+	}
+	if cdb[7] != 0 {
+		return checkCondition(scsi.InvalidField(true, 7, -1)) // partition number
+	}
+	if err := d.ready(); err != nil {
+		return d.fail(err, false, 0)
+	}
+	first := uint16(scsi.Be16(cdb[8:]))
+	b := make([]byte, 4)
+	for _, a := range d.mam() {
+		if sa == 1 {
+			b = append(b, byte(a.id>>8), byte(a.id))
+			continue
+		}
+		if a.id < first {
+			continue
+		}
+		b = append(b, byte(a.id>>8), byte(a.id), a.format, byte(len(a.value)>>8), byte(len(a.value)))
+		b = append(b, a.value...)
+	}
+	scsi.Put32(b, uint32(len(b)-4))
+	return good(b)
 }
 
 // opcode is one supported command for REPORT SUPPORTED OPERATION CODES.
@@ -272,6 +339,7 @@ var sscOpcodes = []opcode{
 	{op: scsi.OpPersistResvOut, sa: 0, hasSA: true}, {op: scsi.OpPersistResvOut, sa: 1, hasSA: true}, {op: scsi.OpPersistResvOut, sa: 2, hasSA: true},
 	{op: scsi.OpPersistResvOut, sa: 3, hasSA: true}, {op: scsi.OpPersistResvOut, sa: 4, hasSA: true}, {op: scsi.OpPersistResvOut, sa: 6, hasSA: true},
 	{op: scsi.OpSpace16}, {op: scsi.OpLocate16}, {op: scsi.OpReportLuns}, {op: scsi.OpMaintenanceIn, sa: 0x0c, hasSA: true},
+	{op: scsi.OpReadAttribute, sa: 0, hasSA: true}, {op: scsi.OpReadAttribute, sa: 1, hasSA: true},
 }
 
 // reportOpcodes answers MAINTENANCE IN / REPORT SUPPORTED OPERATION CODES

@@ -62,6 +62,7 @@ const (
 	OpPersistResvOut      = 0x5f
 	OpLocate16            = 0x92
 	OpSpace16             = 0x91
+	OpReadAttribute       = 0x8c
 	OpReportLuns          = 0xa0
 	OpMaintenanceIn       = 0xa3
 	OpMoveMedium          = 0xa5
