@@ -204,11 +204,8 @@ func (c *Changer) exec(initiator string, cdb, dataOut []byte) ([]byte, byte, *sc
 	case scsi.OpTestUnitReady:
 		return good(nil)
 	case scsi.OpInquiry:
-		b, st, s := inquiry(cdb, scsi.TypeMediumChanger, c.lib.changerVendor, c.lib.changerProduct, changerRevision, c.lib.serial, 0x0480)
-		if st == scsi.StatusGood && cdb[1]&1 == 0 {
-			b[6] |= 0 // MChngr is for embedded changers only
-		}
-		return b, st, s
+		// MChngr (byte 6) stays clear: it marks changers embedded in another device.
+		return inquiry(cdb, scsi.TypeMediumChanger, c.lib.changerVendor, c.lib.changerProduct, changerRevision, c.lib.serial, 0x0480)
 	case scsi.OpRequestSense:
 		s := scsi.NewSense(scsi.KeyNoSense, scsi.ASCNone)
 		if st, ok := c.sense[initiator]; ok {
