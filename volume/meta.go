@@ -309,19 +309,40 @@ func forDirents(txn *badger.Txn, id uint32, dir uint64, after string, e uint64, 
 	return nil
 }
 
+// callbackBatch is how many entries ReadDir and Inodes collect per read
+// transaction. The callback runs outside the transaction and the store
+// lock, so it may call back into the view (GetAttr per entry, ...).
+const callbackBatch = 1024
+
 func (w *View) readDir(ino uint64, after string, fn func(DirEntry) bool) error {
-	return w.readTxn(func(txn *badger.Txn) error {
-		n, err := w.inodeIn(txn, ino)
+	for {
+		batch := make([]DirEntry, 0, 64)
+		err := w.readTxn(func(txn *badger.Txn) error {
+			n, err := w.inodeIn(txn, ino)
+			if err != nil {
+				return err
+			}
+			if n.Mode&sIFMT != sIFDIR {
+				return errno(syscall.ENOTDIR, "inode %d", ino)
+			}
+			return forDirents(txn, w.vol.id, ino, after, w.epoch, func(name string, ino uint64, mode uint32) bool {
+				batch = append(batch, DirEntry{Name: name, Ino: ino, Mode: mode})
+				return len(batch) < callbackBatch
+			})
+		})
 		if err != nil {
 			return err
 		}
-		if n.Mode&sIFMT != sIFDIR {
-			return errno(syscall.ENOTDIR, "inode %d", ino)
+		for _, e := range batch {
+			if !fn(e) {
+				return nil
+			}
 		}
-		return forDirents(txn, w.vol.id, ino, after, w.epoch, func(name string, ino uint64, mode uint32) bool {
-			return fn(DirEntry{Name: name, Ino: ino, Mode: mode})
-		})
-	})
+		if len(batch) < callbackBatch {
+			return nil
+		}
+		after = batch[len(batch)-1].Name
+	}
 }
 
 // unlinkInode drops one link of inode ino (a name of it is gone).
@@ -721,6 +742,28 @@ func (w *View) statfs() (Statfs, error) {
 }
 
 func (w *View) inodes(from uint64, fn func(Attr) bool) error {
+	for {
+		batch := make([]Attr, 0, 64)
+		err := w.inodesBatch(from, func(a Attr) bool {
+			batch = append(batch, a)
+			return len(batch) < callbackBatch
+		})
+		if err != nil {
+			return err
+		}
+		for _, a := range batch {
+			if !fn(a) {
+				return nil
+			}
+		}
+		if len(batch) < callbackBatch || batch[len(batch)-1].Ino == math.MaxUint64 {
+			return nil
+		}
+		from = batch[len(batch)-1].Ino + 1
+	}
+}
+
+func (w *View) inodesBatch(from uint64, fn func(Attr) bool) error {
 	return w.readTxn(func(txn *badger.Txn) error {
 		pfx := kID(pInode, w.vol.id)
 		it := txn.NewIterator(iterOpts(pfx))

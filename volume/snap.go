@@ -112,11 +112,9 @@ func (v *Volume) deleteSnapshot(name string) (int64, error) {
 // dead lists of the deaths in (E, next], then drop the record. A crash
 // in between resumes at the next Open.
 func (v *Volume) reapSnapshot(idx int) (int64, error) {
-	db, err := v.store.acquire()
-	if err != nil {
-		return 0, err
-	}
-	defer v.store.release()
+	// The store lock is taken per transaction (mutateOnce takes it too, and
+	// a nested read lock deadlocks against a waiting GC).
+	db := storeTxns{v.store}
 	v.rmu.Lock()
 	si := v.snaps[idx]
 	prev, next := v.neighbours(v.snaps, idx)

@@ -450,3 +450,15 @@ func parsePath(p string) (string, string, string, error) {
 	}
 	return parts[0], parts[1], rel, nil
 }
+
+// storeTxns runs single transactions under the shared store lock.
+type storeTxns struct{ s *Store }
+
+func (st storeTxns) Update(fn func(txn *badger.Txn) error) error {
+	db, err := st.s.acquire()
+	if err != nil {
+		return err
+	}
+	defer st.s.release()
+	return db.Update(fn)
+}
