@@ -23,13 +23,13 @@ const maxProblems = 100
 //     snapshot (no leaks); no orphan record is pending; free inode numbers
 //     are not in use.
 func (v *Volume) check() (Report, error) {
+	v.mu.Lock() // a consistent picture: no writer while checking
+	defer v.mu.Unlock()
 	db, err := v.store.acquire()
 	if err != nil {
 		return Report{}, err
 	}
 	defer v.store.release()
-	v.mu.Lock() // a consistent picture: no writer while checking
-	defer v.mu.Unlock()
 	v.rmu.RLock()
 	ctr := v.ctr
 	snaps := append([]SnapshotInfo(nil), v.snaps...)

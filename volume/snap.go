@@ -29,13 +29,13 @@ func (v *Volume) createSnapshot(name string) (SnapshotInfo, error) {
 	if name == "" || len(name) > 255 || strings.ContainsAny(name, "/\x00") {
 		return SnapshotInfo{}, fmt.Errorf("snapshot name %q: %w", name, ErrInvalid)
 	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	db, err := v.store.acquire()
 	if err != nil {
 		return SnapshotInfo{}, err
 	}
 	defer v.store.release()
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	v.rmu.RLock()
 	st, dead := v.meta.State, v.deleted
 	dup := false

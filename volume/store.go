@@ -184,7 +184,10 @@ func (s *Store) close() error {
 	return s.db.Close()
 }
 
-// acquire takes the shared store lock for one operation.
+// acquire takes the shared store lock for one operation. Lock order: a
+// volume's writer lock (v.mu) before the store lock, never the store lock
+// twice in one goroutine (GC waiting for the exclusive lock would block the
+// second read lock).
 func (s *Store) acquire() (*badger.DB, error) {
 	s.mu.RLock()
 	if s.closed {
@@ -340,13 +343,13 @@ func (s *Store) deleteVolume(svm, name string) error {
 	if err != nil {
 		return err
 	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	db, err := s.acquire()
 	if err != nil {
 		return err
 	}
 	defer s.release()
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	v.rmu.RLock()
 	st := v.meta.State
 	v.rmu.RUnlock()
