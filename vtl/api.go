@@ -52,6 +52,9 @@ var (
 	ErrOffline = errors.New("drive is offline")
 	// ErrReservationConflict: the drive is reserved by, or in use by, another owner.
 	ErrReservationConflict = errors.New(MsgTapeInUse)
+	// ErrReservationPreempted: another initiator preempted (or cleared) the
+	// persistent reservation the owner held ("Tape reservation preempted").
+	ErrReservationPreempted = errors.New(MsgReservationPreempted)
 	// ErrRecordSize: a record size outside the permitted range.
 	ErrRecordSize = errors.New(MsgRecordSizeRange)
 	// ErrIncorrectLength: the record read is longer than the caller's buffer

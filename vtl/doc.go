@@ -63,6 +63,10 @@
 // nothing; scsi a RESERVE(6) held in the owner's name; persistent an
 // Exclusive Access persistent reservation under a key derived from the
 // owner. Either way they get RESERVATION CONFLICT until the owner closes.
+// As seed 001 describes, a reset (storage tape reset) drops RESERVE(6)
+// reservations but not persistent ones; when another initiator preempts or
+// clears the owner's persistent reservation, the owner's next operation
+// fails with ErrReservationPreempted ("Tape reservation preempted").
 // SCSI initiators can also RESERVE/RELEASE(6/10) and use PERSISTENT RESERVE
 // IN (READ KEYS, READ RESERVATION, REPORT CAPABILITIES) / OUT (REGISTER,
 // RESERVE, RELEASE, CLEAR, PREEMPT, REGISTER AND IGNORE) themselves.

@@ -42,6 +42,7 @@ type Drive struct {
 	descSense  bool // D_SENSE: descriptor-format sense
 
 	owner     string // Go API reservation (Reserve/OpenTape)
+	preempted bool   // the owner's persistent reservation was preempted
 	goPrevent bool   // an open Tape prevents removal
 	prevent   bool   // SCSI PREVENT ALLOW MEDIUM REMOVAL
 	resv      string // RESERVE(6) holder
@@ -227,6 +228,9 @@ func (d *Drive) goIdentity() string {
 
 // goCheck runs the checks every Go API data operation needs.
 func (d *Drive) goCheck(write bool) error {
+	if d.preempted {
+		return fmt.Errorf("tape drive %s: %w", d.alias, ErrReservationPreempted)
+	}
 	if err := d.conflict(d.goIdentity(), cmdClass{write: write, media: true}); err != nil {
 		return err
 	}
@@ -759,7 +763,7 @@ func (d *Drive) Release(owner string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.owner == owner {
-		d.owner, d.goPrevent = "", false
+		d.owner, d.goPrevent, d.preempted = "", false, false
 	}
 	if d.resv == owner {
 		d.resv = ""

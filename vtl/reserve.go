@@ -121,7 +121,12 @@ func sortedKeys(m map[string]uint64) []uint64 {
 
 // persistentReserveOut runs PERSISTENT RESERVE OUT for initiator; d.mu held.
 func (d *Drive) persistentReserveOut(initiator string, cdb, param []byte) (status byte, s *scsi.Sense) {
-	return prOut(initiator, cdb, param, &d.prGen, d.prKeys, &d.prHolder, &d.prType)
+	_, ownerKey := d.prKeys[d.owner]
+	status, s = prOut(initiator, cdb, param, &d.prGen, d.prKeys, &d.prHolder, &d.prType)
+	if _, still := d.prKeys[d.owner]; d.owner != "" && ownerKey && !still && initiator != d.owner {
+		d.preempted = true // the Go owner's registration was preempted or cleared
+	}
+	return status, s
 }
 
 func prOut(initiator string, cdb, param []byte, gen *uint32, keys map[string]uint64, holder *string, typ *byte) (byte, *scsi.Sense) {

@@ -527,3 +527,41 @@ func TestReportSupportedOpcodes(t *testing.T) {
 		t.Fatalf("PR IN SA 1 % x", r.data)
 	}
 }
+
+// TestReservationModesAndReset follows seed 001: a SCSI reservation is lost
+// by an interface reset, a persistent one is not; a preempted persistent
+// reservation reports "Tape reservation preempted" to its owner.
+func TestReservationModesAndReset(t *testing.T) {
+	v, d := newLab(t, 0)
+	v.SetReservationMode(ReservationsSCSI)
+	tp, err := v.OpenTape("nrst0a", "ndmp-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, d, "iqn.x", tur, nil, 0); r.status != scsi.StatusReservationConflict {
+		t.Fatalf("scsi mode: %#x", r.status)
+	}
+	d.Reset()
+	wantGood(t, run(t, d, "iqn.x", tur, nil, 0), "scsi reservation lost by a reset")
+	tp.Close()
+
+	v.SetReservationMode(ReservationsPersistent)
+	tp, _ = v.OpenTape("nrst0a", "ndmp-2")
+	d.Reset()
+	if r := run(t, d, "iqn.x", tur, nil, 0); r.status != scsi.StatusReservationConflict {
+		t.Fatalf("persistent reservation must survive a reset: %#x", r.status)
+	}
+	// Another initiator registers and preempts the owner's reservation.
+	c, p := prOutCDB(0, 0, 0, 0x77)
+	wantGood(t, run(t, d, "iqn.x", c, p, 0), "REGISTER")
+	c, p = prOutCDB(4, prExclusiveAccess, 0x77, keyFor("ndmp-2"))
+	wantGood(t, run(t, d, "iqn.x", c, p, 0), "PREEMPT")
+	err = tp.WriteRecord(rec(1, 100))
+	if !errors.Is(err, ErrReservationPreempted) || !strings.Contains(err.Error(), "Tape reservation preempted") {
+		t.Fatalf("owner after preemption: %v", err)
+	}
+	tp.Close()
+	if _, err := v.OpenTape("nrst0a", "ndmp-3"); !errors.Is(err, ErrReservationConflict) {
+		t.Fatalf("open while another initiator holds the reservation: %v", err)
+	}
+}
