@@ -90,7 +90,13 @@ func (d *dataService) shutdown() {
 	done := d.done
 	d.s.mu.Unlock()
 	if done != nil {
-		<-done
+		// The engine's context is cancelled and its stream closed; do not
+		// let an engine that ignores both keep the session's drive.
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			d.s.logf("engine did not stop; releasing the session anyway")
+		}
 	}
 }
 

@@ -58,7 +58,7 @@ func TestNdmjobTestTapeMemTape(t *testing.T) {
 	tape := &memTape{id: "MEM0", loaded: true}
 	_, addr := startTestServer(t, Config{Devices: &memDevices{tapes: []*memTape{tape}}})
 	shims := buildShim(t, "gmalloc0") + " " + buildShim(t, "skip_tbwr")
-	out := runNdmjob(t, []string{"LD_PRELOAD=" + shims}, "-o", "test-tape", "-v", "-T", addr+"/4,ndmp,ndmp", "-f", "nrst0a")
+	out := runNdmjob(t, []string{"LD_PRELOAD=" + shims}, "-o", "test-tape", "-v", "-T", addr+"/4m,ndmp,ndmp", "-f", "nrst0a")
 	for _, phase := range []string{"T-OC", "T-BGS", "T-BW", "T-BR", "T-WRITE", "T-READ", "T-MTIO"} {
 		if !strings.Contains(out, "Test "+phase+" Passed") {
 			t.Errorf("phase %s did not pass", phase)
@@ -72,7 +72,7 @@ func TestNdmjobTestTapeMemTape(t *testing.T) {
 func TestNdmjobTestMoverMemTape(t *testing.T) {
 	tape := &memTape{id: "MEM0", loaded: true}
 	_, addr := startTestServer(t, Config{Devices: &memDevices{tapes: []*memTape{tape}}})
-	out := runNdmjob(t, nil, "-o", "test-mover", "-v", "-T", addr+"/4,ndmp,ndmp", "-f", "nrst0a")
+	out := runNdmjob(t, nil, "-o", "test-mover", "-v", "-T", addr+"/4m,ndmp,ndmp", "-f", "nrst0a")
 	if !strings.Contains(out, `FINAL test-mover Passed`) || !strings.Contains(out, "LOCAL and TCP addressing tested.") {
 		t.Fatalf("ndmjob test-mover did not pass:\n%s", out)
 	}

@@ -150,7 +150,9 @@ func NewServer(cfg Config) (*Server, error) {
 		users:   users,
 		engines: map[string]engines.Engine{},
 		settings: Settings{
-			Enabled: true, PlaintextAuth: true, ChallengeAuth: true, PreauthQuery: true,
+			// SVM-scoped mode (seed 001): challenge only by default;
+			// `ndmp modify --plaintext=true` allows plaintext too.
+			Enabled: true, PlaintextAuth: false, ChallengeAuth: true, PreauthQuery: true,
 			MaxSessions: sess, MaxDataOps: data, MaxActiveDrives: 16,
 		},
 		sessions: map[int]*Session{},

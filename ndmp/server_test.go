@@ -39,6 +39,11 @@ func TestAuthentication(t *testing.T) {
 		t.Fatalf("log after bad version: %+v %v", p, err)
 	}
 	expectErr(t, "open v4", c.Open(4), wire.NoErr)
+	// Plaintext is off by default (SVM-scoped mode).
+	expectErr(t, "text by default", c.AuthText("ndmp", "ndmp"), wire.NotSupportedErr)
+	if err := srv.Modify("plaintext", "true"); err != nil {
+		t.Fatal(err)
+	}
 	// Unauthenticated requests.
 	expectErr(t, "tape open unauthenticated", c.TapeOpen("nrst0a", wire.TapeReadMode), wire.NotAuthorizedErr)
 	_, err = c.MoverGetState()
@@ -196,7 +201,7 @@ func TestSessionLimitsAndManagement(t *testing.T) {
 	tapes := []*memTape{{id: "MEM0", loaded: true}, {id: "MEM1", loaded: true}}
 	dir := t.TempDir()
 	srv, addr := startTestServer(t, Config{Devices: &memDevices{tapes: tapes}, DataDir: dir, MemoryBytes: 8 << 30})
-	if st := srv.Settings(); st.MaxSessions != 8 || st.MaxDataOps != 4 || st.MaxActiveDrives != 16 || !st.ChallengeAuth || !st.PlaintextAuth {
+	if st := srv.Settings(); st.MaxSessions != 8 || st.MaxDataOps != 4 || st.MaxActiveDrives != 16 || !st.ChallengeAuth || st.PlaintextAuth {
 		t.Fatalf("defaults %+v", st)
 	}
 	if err := srv.Modify("max-sessions", "2"); err != nil {
@@ -357,7 +362,7 @@ func TestSettingsPersist(t *testing.T) {
 	if st := s1.Settings(); st.MaxSessions != 20 || st.MaxDataOps != 16 {
 		t.Fatalf("limits for 20 GB: %+v", st)
 	}
-	if err := s1.Modify("plaintext", "false"); err != nil {
+	if err := s1.Modify("plaintext", "true"); err != nil {
 		t.Fatal(err)
 	}
 	s1.SetEnabled(false)
@@ -365,7 +370,7 @@ func TestSettingsPersist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := s2.Settings(); st.PlaintextAuth || st.Enabled || st.MaxSessions != 20 {
+	if st := s2.Settings(); !st.PlaintextAuth || st.Enabled || st.MaxSessions != 20 {
 		t.Fatalf("settings after restart: %+v", st)
 	}
 }

@@ -49,6 +49,7 @@ func TestNDMPAdminCalls(t *testing.T) {
 	if err := c.Connect("vsadmin", gen.Password, false); err != nil {
 		t.Fatal(err)
 	}
+	do("ndmp.modify", NDMPModifyArgs{Option: "plaintext", Value: "true"}, nil)
 	tc, err := client.DialTLS(addrs.TLSAddr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)

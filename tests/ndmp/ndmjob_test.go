@@ -16,12 +16,21 @@ import (
 
 func TestNdmjobQueryAgents(t *testing.T) {
 	l := newLab(t, ndmpConfigWithFS())
-	out := ndmjob(t, nil, "-q", "-D", l.agent("4"))
-	mustContain(t, out, "Data Agent 127.0.0.1 NDMPv4", "vendor     tapelab", "NDMP4_AUTH_TEXT NDMP4_AUTH_MD5",
+	// Plaintext is off by default (SVM-scoped mode): ndmjob's default
+	// TEXT authentication is refused until `ndmp modify --plaintext=true`.
+	out := ndmjob(t, nil, "-q", "-D", l.agent("4t"))
+	if strings.Contains(out, "Data Agent 127.0.0.1 NDMPv4") {
+		t.Fatalf("plaintext accepted while disabled:\n%s", out)
+	}
+	if err := l.srv.Modify("plaintext", "true"); err != nil {
+		t.Fatal(err)
+	}
+	out = ndmjob(t, nil, "-q", "-D", l.agent("4"))
+	mustContain(t, out, "Data Agent 127.0.0.1 NDMPv4", "vendor     tapelab", "auths      (2)  NDMP4_AUTH_TEXT NDMP4_AUTH_MD5",
 		"NDMP4_ADDR_LOCAL NDMP4_ADDR_TCP", "/vs1/vol1")
 	out = ndmjob(t, nil, "-q", "-T", l.agent("4m"))
 	mustContain(t, out, "Tape Agent 127.0.0.1 NDMPv4", "nrst0a", "rst1a")
-	out = ndmjob(t, nil, "-q", "-R", l.agent("4"), "-r", "mc0")
+	out = ndmjob(t, nil, "-q", "-R", l.agent("4m"), "-r", "mc0")
 	mustContain(t, out, "scsi IBM 03584L32", "device     mc0", "slots 10@1024  drive 2@256  arm 1@1  i/e 2@768",
 		"@1025 SLOT Full  PVolTag(TL0002L8,#0)", "@256 TAPE Full", "PVolTag(TL0001L8,#0)", "@257 TAPE Empty")
 }
@@ -29,7 +38,7 @@ func TestNdmjobQueryAgents(t *testing.T) {
 func TestNdmjobTestTape(t *testing.T) {
 	l := newLab(t, ndmpConfigWithFS())
 	shims := buildShim(t, "gmalloc0") + " " + buildShim(t, "skip_tbwr")
-	out := ndmjob(t, []string{"LD_PRELOAD=" + shims}, "-o", "test-tape", "-v", "-T", l.agent("4"), "-f", "nrst0a")
+	out := ndmjob(t, []string{"LD_PRELOAD=" + shims}, "-o", "test-tape", "-v", "-T", l.agent("4m"), "-f", "nrst0a")
 	mustContain(t, out, "Test T-OC Passed", "Test T-BGS Passed", "Test T-BW Passed", "Test T-BR Passed",
 		"Test T-WRITE Passed", "Test T-READ Passed", "Test T-MTIO Passed", "FINAL test-tape Passed")
 }
@@ -54,7 +63,7 @@ func TestNdmjobTestMover(t *testing.T) {
 // and where the VTL says the cartridges are.
 func TestNdmjobRobot(t *testing.T) {
 	l := newLabLoaded(t, ndmpConfigWithFS(), false)
-	R := []string{"-R", l.agent("4"), "-r", "mc0"}
+	R := []string{"-R", l.agent("4m"), "-r", "mc0"}
 	T := []string{"-T", l.agent("4m"), "-f", "nrst0a"}
 	run := func(args ...string) string { return ndmjob(t, nil, args...) }
 	where := func(barcode string) vtl.Location {
@@ -124,6 +133,7 @@ func TestNdmjobBackupRestore(t *testing.T) {
 	out = ndmjob(t, nil, "-x", "-v", "-D", A, "-B", "lab", "-C", "/vs1/vol1", "-E", "SIZE=3000000", "-T", A, "-f", "nrst0a")
 	mustContain(t, out, `SESS "Operation ended OKAY"`)
 	// Three-way: DATA and TAPE in separate sessions, MOVER_LISTEN TCP.
+	l.srv.Modify("plaintext", "true")
 	out = ndmjob(t, nil, "-c", "-v", "-D", l.agent("4m"), "-T", l.agent("4t"), "-B", "lab", "-C", "/vs1/vol1", "-E", "SIZE=2000000", "-f", "nrst0a")
 	mustContain(t, out, `SESS "Operation ended OKAY"`)
 	waitNoSessions(t, l)
@@ -145,7 +155,7 @@ func TestQueryMatchesNdmjob(t *testing.T) {
 	if err := client.Query(&ours, c, "Agent", "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	theirs := ndmjob(t, nil, "-q", "-D", l.agent("4")) + ndmjob(t, nil, "-q", "-T", l.agent("4"))
+	theirs := ndmjob(t, nil, "-q", "-D", l.agent("4m")) + ndmjob(t, nil, "-q", "-T", l.agent("4m"))
 	n := 0
 	for _, line := range strings.Split(ours.String(), "\n") {
 		if strings.HasPrefix(line, "Agent ") || strings.HasPrefix(line, "  scsi") || strings.HasPrefix(line, "    device     mc0") ||
@@ -215,7 +225,7 @@ func TestVTLDriveReleaseAndCDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if err := a.Connect("ndmp", "ndmp", true); err != nil {
+	if err := a.Connect("ndmp", "ndmp", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.TapeOpen("nrst0a", wire.TapeRDWRMode); err != nil {
