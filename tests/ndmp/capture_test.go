@@ -2,6 +2,7 @@ package ndmp_test
 
 import (
 	"bufio"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -54,11 +55,26 @@ func TestTsharkDecodesSession(t *testing.T) {
 		cap.Process.Kill()
 		t.Fatal("dumpcap did not start")
 	}
+	// dumpcap reports "Capturing on" a moment before packets flow.
+	time.Sleep(time.Second)
 	A := "127.0.0.1:10000/4m,ndmp,ndmp"
 	out, _ := ns.command(nj, "-q", "-D", A).CombinedOutput()
 	mustContain(t, string(out), "Data Agent 127.0.0.1 NDMPv4")
 	out, _ = ns.command(nj, "-c", "-v", "-D", A, "-B", "lab", "-C", "/vs1/vol1", "-E", "SIZE=200000", "-E", "FILES=5", "-I", filepath.Join(t.TempDir(), "idx"), "-T", A, "-f", "nrst0a").CombinedOutput()
 	mustContain(t, string(out), `SESS "Operation ended OKAY"`)
+	// The conformance series and a robot query put every TAPE, MOVER,
+	// DATA and SCSI message (and many error replies) on the wire.
+	shims := buildShim(t, "gmalloc0") + " " + buildShim(t, "skip_tbwr")
+	tt := ns.command(nj, "-o", "test-tape", "-T", A, "-f", "nrst0a")
+	tt.Env = append(os.Environ(), "LD_PRELOAD="+shims)
+	out, _ = tt.CombinedOutput()
+	mustContain(t, string(out), "FINAL test-tape Passed")
+	out, _ = ns.command(nj, "-o", "test-mover", "-T", A, "-f", "nrst0a").CombinedOutput()
+	mustContain(t, string(out), "FINAL test-mover Passed")
+	out, _ = ns.command(nj, "-o", "test-data", "-D", A, "-B", "lab").CombinedOutput()
+	mustContain(t, string(out), "FINAL test-data Passed")
+	out, _ = ns.command(nj, "-q", "-R", A, "-r", "mc0").CombinedOutput()
+	mustContain(t, string(out), "slots 10@1024")
 	time.Sleep(300 * time.Millisecond) // let the last packets reach dumpcap
 	cap.Process.Signal(syscall.SIGINT)
 	cap.Wait()
@@ -69,7 +85,10 @@ func TestTsharkDecodesSession(t *testing.T) {
 	}
 	for _, want := range []string{"NOTIFY_CONNECTED Request", "CONNECT_OPEN Reply", "CONFIG_GET_AUTH_ATTR Reply", "CONNECT_CLIENT_AUTH Reply",
 		"CONFIG_GET_FS_INFO Reply", "TAPE_OPEN Reply", "MOVER_LISTEN Reply", "DATA_CONNECT Reply", "DATA_START_BACKUP Reply",
-		"FH_ADD_FILE Request", "NOTIFY_DATA_HALTED Request", "NOTIFY_MOVER_HALTED Request", "DATA_GET_ENV Reply"} {
+		"FH_ADD_FILE Request", "NOTIFY_DATA_HALTED Request", "NOTIFY_MOVER_HALTED Request", "DATA_GET_ENV Reply",
+		"TAPE_MTIO Reply", "TAPE_WRITE Request", "TAPE_READ Reply", "MOVER_ABORT Reply", "MOVER_STOP Reply", "MOVER_SET_WINDOW Reply",
+		"DATA_LISTEN Reply", "DATA_ABORT Reply", "CONFIG_GET_SCSI_INFO Reply", "SCSI_OPEN Reply",
+		"SCSI: Inquiry", "SCSI: Read Element Status", "SCSI: Response"} {
 		if !strings.Contains(sum, want) {
 			t.Errorf("capture lacks %q", want)
 		}
