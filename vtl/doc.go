@@ -121,5 +121,7 @@
 // manufacture date, medium type (data or write-once) and barcode.
 //
 // Not implemented: partitions, WRITE ATTRIBUTE, encryption, cleaning
-// cartridges, REPORT DENSITY SUPPORT, VERIFY.
+// cartridges, REPORT DENSITY SUPPORT, VERIFY byte compare and logical
+// block protection. VERIFY(6) checks record checksums by blocks, by one
+// variable block or through N filemarks (VBF).
 package vtl

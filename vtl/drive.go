@@ -57,6 +57,7 @@ type Drive struct {
 	alerts    uint64 // TapeAlert flags (bit n-1 = flag n)
 	readBytes uint64
 	wroteByte uint64
+	verifyBuf []byte
 }
 
 // Name is the drive's alias (st0), or its SN when it has none.

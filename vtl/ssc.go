@@ -255,8 +255,74 @@ func (d *Drive) exec(initiator string, cdb, dataOut []byte) ([]byte, byte, *scsi
 		return reportOpcodes(cdb, sscOpcodes)
 	case scsi.OpReadAttribute:
 		return d.readAttribute(cdb)
+	case scsi.OpVerify6:
+		return d.verify(cdb)
 	}
 	return checkCondition(errInvalidOpcode)
+}
+
+// verify runs VERIFY(6): the payload checksums of the records are checked
+// without transferring data. VBF verifies through the given number of
+// filemarks; otherwise FIXED verifies that many fixed-size blocks and
+// variable mode one block of the given length. Byte compare, VTE and
+// logical block protection are not supported.
+func (d *Drive) verify(cdb []byte) ([]byte, byte, *scsi.Sense) {
+	fixed, bytcmp, vbf := cdb[1]&0x01 != 0, cdb[1]&0x02 != 0, cdb[1]&0x08 != 0
+	switch {
+	case bytcmp:
+		return checkCondition(scsi.InvalidField(true, 1, 1))
+	case cdb[1]&0x30 != 0:
+		return checkCondition(scsi.InvalidField(true, 1, 5))
+	case fixed && !vbf && d.blockSize == 0:
+		return checkCondition(scsi.InvalidField(true, 1, 0))
+	}
+	n := int(scsi.Be24(cdb[2:]))
+	if err := d.ready(); err != nil {
+		return d.fail(err, false, int64(n))
+	}
+	if n == 0 {
+		return good(nil)
+	}
+	if cap(d.verifyBuf) < MaxBlockSize {
+		d.verifyBuf = make([]byte, MaxBlockSize)
+	}
+	buf := d.verifyBuf[:MaxBlockSize]
+	ili := func(info int) ([]byte, byte, *scsi.Sense) {
+		s := scsi.NewSense(scsi.KeyNoSense, scsi.ASCNone)
+		s.ILI, s.Info, s.InfoValid = true, int64(info), true
+		return checkCondition(s)
+	}
+	switch {
+	case vbf:
+		for marks := 0; marks < n; {
+			_, _, err := d.readRecord(buf)
+			switch {
+			case errors.Is(err, ErrFilemark):
+				marks++
+			case err != nil:
+				return d.fail(err, false, int64(n-marks))
+			}
+		}
+	case fixed:
+		for i := 0; i < n; i++ {
+			_, length, err := d.readRecord(buf)
+			if err != nil {
+				return d.fail(err, false, int64(n-i))
+			}
+			if length != d.blockSize {
+				return ili(n - i)
+			}
+		}
+	default:
+		_, length, err := d.readRecord(buf)
+		if err != nil {
+			return d.fail(err, false, int64(n))
+		}
+		if length != n {
+			return ili(n - length)
+		}
+	}
+	return good(nil)
 }
 
 // mamAttribute is one medium auxiliary memory attribute (SPC-4 7.4).
@@ -340,6 +406,7 @@ var sscOpcodes = []opcode{
 	{op: scsi.OpPersistResvOut, sa: 3, hasSA: true}, {op: scsi.OpPersistResvOut, sa: 4, hasSA: true}, {op: scsi.OpPersistResvOut, sa: 6, hasSA: true},
 	{op: scsi.OpSpace16}, {op: scsi.OpLocate16}, {op: scsi.OpReportLuns}, {op: scsi.OpMaintenanceIn, sa: 0x0c, hasSA: true},
 	{op: scsi.OpReadAttribute, sa: 0, hasSA: true}, {op: scsi.OpReadAttribute, sa: 1, hasSA: true},
+	{op: scsi.OpVerify6},
 }
 
 // reportOpcodes answers MAINTENANCE IN / REPORT SUPPORTED OPERATION CODES

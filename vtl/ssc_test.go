@@ -565,3 +565,29 @@ func TestReservationModesAndReset(t *testing.T) {
 		t.Fatalf("open while another initiator holds the reservation: %v", err)
 	}
 }
+
+func TestSSCVerify(t *testing.T) {
+	v, d := newLab(t, 0)
+	writeLayout(t, d) // R0 R1 R2 FM R3 R4 FM, 1000-byte records
+	const ini = "i"
+	verify := func(b1 byte, n uint32) []byte { return cdb6(scsi.OpVerify6, b1, n, 0) }
+	run(t, d, ini, rewind, nil, 0)
+	wantGood(t, run(t, d, ini, verify(0x08, 2), nil, 0), "VERIFY by filemarks")
+	if p, _ := d.Position(); p.Block != 7 {
+		t.Fatalf("after VBF 2: block %d", p.Block)
+	}
+	s := wantSense(t, run(t, d, ini, verify(0x08, 1), nil, 0), scsi.KeyBlankCheck, scsi.ASCEndOfData, "VBF past EOD")
+	if s.Info != 1 {
+		t.Fatalf("VBF residue %v", s)
+	}
+	run(t, d, ini, rewind, nil, 0)
+	wantGood(t, run(t, d, ini, verify(0, 1000), nil, 0), "variable VERIFY, right length")
+	s = wantSense(t, run(t, d, ini, verify(0, 900), nil, 0), scsi.KeyNoSense, scsi.ASCNone, "variable VERIFY, wrong length")
+	if !s.ILI || s.Info != -100 {
+		t.Fatalf("ILI %v", s)
+	}
+	v.InjectCartridgeFault("TL0001L8", Fault{Kind: FaultReadError, Block: 2, Count: 1})
+	wantSense(t, run(t, d, ini, verify(0, 1000), nil, 0), scsi.KeyMediumError, scsi.ASCUnrecoveredReadError, "VERIFY of a bad block")
+	wantSense(t, run(t, d, ini, verify(0x02, 1), nil, 0), scsi.KeyIllegalRequest, scsi.ASCInvalidFieldInCDB, "BYTCMP")
+	wantSense(t, run(t, d, ini, verify(0x01, 1), nil, 0), scsi.KeyIllegalRequest, scsi.ASCInvalidFieldInCDB, "FIXED in variable mode")
+}

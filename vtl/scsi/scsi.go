@@ -40,6 +40,7 @@ const (
 	OpWriteFilemarks6     = 0x10
 	OpSpace6              = 0x11
 	OpInquiry             = 0x12
+	OpVerify6             = 0x13
 	OpModeSelect6         = 0x15
 	OpReserve6            = 0x16
 	OpRelease6            = 0x17
