@@ -48,8 +48,8 @@ func randomWord(w uint64) uint64 {
 	return z ^ (z >> 31)
 }
 
-// imageByte is byte i of an image (random or the simple pattern).
-func imageByte(random bool, i int64) byte {
+// ImageByte is byte i of an image (random or the simple pattern).
+func ImageByte(random bool, i int64) byte {
 	if random {
 		return byte(randomWord(uint64(i)/8) >> (8 * (uint64(i) % 8)))
 	}
@@ -66,13 +66,13 @@ func fill(random bool, buf []byte, off int64) {
 	}
 	i := 0
 	for ; i < len(buf) && (off+int64(i))%8 != 0; i++ {
-		buf[i] = imageByte(true, off+int64(i))
+		buf[i] = ImageByte(true, off+int64(i))
 	}
 	for ; i+8 <= len(buf); i += 8 {
 		binary.LittleEndian.PutUint64(buf[i:], randomWord(uint64(off+int64(i))/8))
 	}
 	for ; i < len(buf); i++ {
-		buf[i] = imageByte(true, off+int64(i))
+		buf[i] = ImageByte(true, off+int64(i))
 	}
 }
 
