@@ -136,6 +136,13 @@ func TestNdmjobBackupRestore(t *testing.T) {
 	l.srv.Modify("plaintext", "true")
 	out = ndmjob(t, nil, "-c", "-v", "-D", l.agent("4m"), "-T", l.agent("4t"), "-B", "lab", "-C", "/vs1/vol1", "-E", "SIZE=2000000", "-f", "nrst0a")
 	mustContain(t, out, `SESS "Operation ended OKAY"`)
+	// Swapped connection: DATA_LISTEN on the data side, MOVER_CONNECT
+	// (ndmjob's own daemon cannot do this: it has no DATA_LISTEN).
+	out = ndmjob(t, nil, "-c", "-v", "-o", "swap-connect", "-D", l.agent("4m"), "-T", l.agent("4t"), "-B", "lab", "-C", "/vs1/vol1", "-E", "SIZE=1500000", "-f", "nrst0a")
+	mustContain(t, out, `SESS "Operation ended OKAY"`)
+	// Three-way restore of it.
+	out = ndmjob(t, nil, "-x", "-v", "-D", l.agent("4m"), "-T", l.agent("4t"), "-B", "lab", "-C", "/vs1/vol1", "-E", "SIZE=1500000", "-f", "nrst0a")
+	mustContain(t, out, `SESS "Operation ended OKAY"`)
 	waitNoSessions(t, l)
 }
 
