@@ -23,6 +23,13 @@
 // connected to a mover: NDMP_ADDR_LOCAL is an in-process pipe inside one
 // session, NDMP_ADDR_TCP a socket to another session or server.
 //
+// Authentication defaults follow ONTAP's SVM-scoped mode: MD5 challenge
+// on, plaintext off (Settings, `ndmp modify`); CONFIG_GET_* queries are
+// answered before authentication (nmap's scripts rely on it) unless
+// preauth-query is off. Limits: NDMP sessions 8/20/36 and dump sessions
+// 4/16/32 by memory, 16 active drives; refusals carry seed 001's texts
+// (messages.go).
+//
 // The management methods (Sessions, Probe, Kill, KillAll, SetEnabled,
 // Settings, Modify, VersionInfo, Trace) back `tapelab ndmp ...`; per-session
 // message traces go to DATA/ndmp-trace/session-N.log and the ndmps

@@ -1,8 +1,3 @@
-// Package client is a Go NDMP v4 DMA: it connects to an NDMP server,
-// authenticates, and issues every CONNECT, CONFIG, SCSI, TAPE, MOVER and
-// DATA request, receiving the server's notifications, log messages and
-// file history on a channel. Tests use it against our server; the CLI
-// (`tapelab ndmp query`, `tapelab tape ...`, later `tapelab backup`) too.
 package client
 
 import (
