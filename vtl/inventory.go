@@ -86,11 +86,12 @@ type libState struct {
 }
 
 type driveState struct {
-	Serial  string  `json:"serial"`
-	Alias   string  `json:"alias"`
-	LUN     int     `json:"lun"`
-	Offline bool    `json:"offline,omitempty"`
-	Faults  []Fault `json:"faults,omitempty"`
+	Serial  string      `json:"serial"`
+	Alias   string      `json:"alias"`
+	LUN     int         `json:"lun"`
+	Offline bool        `json:"offline,omitempty"`
+	Faults  []Fault     `json:"faults,omitempty"`
+	Errors  DriveErrors `json:"errors"`
 }
 
 type cartState struct {
@@ -197,7 +198,7 @@ func (v *Inventory) newLibrary(ls libState) *Library {
 	l.changer = &Changer{lib: l, alias: ls.Alias, prevent: ls.Prevent, sense: map[string]senseState{}}
 	cfg, status := v.modelFor(ls.DriveVendor, ls.DriveProduct)
 	for i, ds := range ls.Drives {
-		d := &Drive{inv: v, lib: l, index: i + 1, serial: ds.Serial, alias: ds.Alias, lun: ds.LUN, online: !ds.Offline,
+		d := &Drive{inv: v, lib: l, index: i + 1, serial: ds.Serial, alias: ds.Alias, lun: ds.LUN, online: !ds.Offline, errs: ds.Errors,
 			faults: ds.Faults, config: cfg, support: status, vendor: ls.DriveVendor, product: ls.DriveProduct,
 			sense: map[string]senseState{}, prKeys: map[string]uint64{}}
 		d.selectDensity('a')
@@ -230,7 +231,7 @@ func (v *Inventory) save() error {
 			Slots: len(l.slots), MailSlots: len(l.mail), Prevent: l.changer.prevent}
 		for _, d := range l.drives {
 			d.mu.Lock()
-			ds := driveState{Serial: d.serial, Alias: d.alias, LUN: d.lun, Offline: !d.online}
+			ds := driveState{Serial: d.serial, Alias: d.alias, LUN: d.lun, Offline: !d.online, Errors: d.errs}
 			d.mu.Unlock()
 			v.faultMu.Lock()
 			ds.Faults = append([]Fault(nil), d.faults...)

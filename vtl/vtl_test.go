@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -219,6 +220,10 @@ func TestPersistenceAcrossReopen(t *testing.T) {
 	if err := v.InjectCartridgeFault("AA0001L6", Fault{Kind: FaultReadError, Block: 3}); err != nil {
 		t.Fatal(err)
 	}
+	v.InjectDriveFault("st7", Fault{Kind: FaultWriteError, Block: 1, Count: 1})
+	if err := d.WriteRecord(rec(2, 100)); !errors.Is(err, ErrMediumError) {
+		t.Fatal(err)
+	}
 	if err := v.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -244,6 +249,12 @@ func TestPersistenceAcrossReopen(t *testing.T) {
 	}
 	if a := v2.Aliases(); len(a) != 2 || a[1].Name != "st7" || a[1].Mapping != SN(d.Serial(), 1) {
 		t.Fatalf("aliases %+v", a)
+	}
+	if e := d2.Info().Errors; e.WriteErrors != 1 || e.MediumErrors != 1 || !strings.Contains(e.LastError, MsgMediaErrorWrite) {
+		t.Fatalf("drive errors after reopen: %+v", e)
+	}
+	if len(d2.Info().Faults) != 0 {
+		t.Fatalf("a used-up fault came back: %+v", d2.Info().Faults)
 	}
 	if d2.Info().Description != "Hewlett-Packard LTO-6" || d2.Info().Status != Qualified {
 		t.Fatalf("model: %+v", d2.Info())
