@@ -175,7 +175,9 @@ type ndmjobBench struct {
 	env           []string
 }
 
-func newNdmjobBench(b *testing.B, size int64) *ndmjobBench {
+func newNdmjobBench(b *testing.B, size int64) *ndmjobBench { return newNdmjobBenchT(b, size) }
+
+func newNdmjobBenchT(b testing.TB, size int64) *ndmjobBench {
 	nj := testpeer.Program(b, "ndmjob", ndmjobPath)
 	testpeer.Program(b, "tar")
 	wd, _ := os.Getwd()
