@@ -15,6 +15,8 @@ var rows = []row{
 	{"snapshot create: 1 GiB vol time / 8 GiB vol time", "./volume", "BenchmarkSnapshotCreate/8GiB", "BenchmarkSnapshotCreate/1GiB", "ns/op", ">= 0.67x (8G <= 1.5x 1G)", false},
 	{"snapshot diff after 1% change vs full scan", "./volume", "BenchmarkDiff/changes", "BenchmarkDiff/fullscan", "ns/op", ">= 20x", false},
 	{"space after snapshot delete + GC: live / disk", "./volume", "BenchmarkSpaceAfterGC/disk", "BenchmarkSpaceAfterGC/live", "bytes", ">= 0.91x (within 10%)", false},
+	{"volume seq write (1 MiB) vs raw Badger, same keys", "./volume", "BenchmarkWriteSeq/volume", "BenchmarkWriteSeq/badger-raw", "MB/s", "", true},
+	{"volume seq read vs raw Badger", "./volume", "BenchmarkReadSeq/volume", "BenchmarkReadSeq/badger-raw", "MB/s", "", true},
 	// VTL: records through the drive's Go API vs plain sequential file I/O.
 	{"VTL write+read 64 KiB records vs file I/O", "./vtl", "BenchmarkDriveWriteRead64K", "BenchmarkFileWriteRead64K", "MB/s", ">= 0.8x", true},
 	{"VTL write+read 256 KiB records vs file I/O", "./vtl", "BenchmarkDriveWriteRead256K", "BenchmarkFileWriteRead256K", "MB/s", ">= 0.8x", true},
