@@ -282,7 +282,7 @@ func (s *Session) dataStartBackup(req any) any {
 		defer close(d.done)
 		res, err := eng.Backup(ctx, req2)
 		fh.flush()
-		s.endStream(conn) // end of image: the mover writes the last record and halts
+		s.endStream(conn, true) // end of image: the mover writes the last record and halts
 		d.finish(ctx, err, func() {
 			if res != nil {
 				for _, e := range res.Env {
@@ -299,10 +299,12 @@ func (s *Session) dataStartBackup(req any) any {
 // services halted when it hears NOTIFY_DATA_HALTED (ndmjob otherwise
 // waits two seconds before looking again). TCP: half-close, then drain
 // until the mover closes; LOCAL: close, then wait for this session's mover.
-func (s *Session) endStream(conn net.Conn) {
+// A recover over TCP just closes: the remote mover has nothing left to
+// deliver and may not watch for a half-close.
+func (s *Session) endStream(conn net.Conn, backup bool) {
 	const bound = 30 * time.Second
 	if tc, ok := conn.(*net.TCPConn); ok {
-		if tc.CloseWrite() == nil {
+		if backup && tc.CloseWrite() == nil {
 			tc.SetReadDeadline(time.Now().Add(bound))
 			io.Copy(io.Discard, tc)
 		}
@@ -397,7 +399,7 @@ func (s *Session) startRecover(r *wire.DataStartRecoverRequest, op wire.DataOper
 		defer close(d.done)
 		_, err := eng.Recover(ctx, req2)
 		fh.flush()
-		s.endStream(conn) // tells the mover the recover is over
+		s.endStream(conn, false) // tells the mover the recover is over
 		d.finish(ctx, err, func() {})
 	}()
 	return &wire.ErrorReply{}
