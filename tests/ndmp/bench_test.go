@@ -207,7 +207,7 @@ func (n *ndmjobBench) run(b *testing.B, args ...string) {
 
 // startDaemon runs ndmjob's reference NDMP server (test-daemon mode exits
 // when its stdin closes) on a free port; user ndmp/ndmp.
-func (n *ndmjobBench) startDaemon(b *testing.B) string {
+func (n *ndmjobBench) startDaemon(b testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -238,7 +238,7 @@ func (n *ndmjobBench) startDaemon(b *testing.B) string {
 	return fmt.Sprintf("127.0.0.1:%d", port)
 }
 
-func (n *ndmjobBench) tapeFile(b *testing.B) string {
+func (n *ndmjobBench) tapeFile(b testing.TB) string {
 	p := filepath.Join(b.TempDir(), "tape")
 	if err := os.WriteFile(p, nil, 0o644); err != nil {
 		b.Fatal(err)
