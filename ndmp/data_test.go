@@ -19,6 +19,9 @@ type dmaResult struct {
 	dataHalt  wire.DataHaltReason
 	moverHalt wire.MoverHaltReason
 	files     []wire.File
+	dirs      []wire.Dir
+	nodes     []wire.Node
+	logFiles  []wire.LogFilePost
 	logs      []string
 	pauses    []wire.NotifyMoverPausedPost
 }
@@ -44,6 +47,12 @@ func dmaRun(t *testing.T, data, tape *client.Client, onPause func(wire.NotifyMov
 			}
 		case *wire.FHAddFilePost:
 			res.files = append(res.files, b.Files...)
+		case *wire.FHAddDirPost:
+			res.dirs = append(res.dirs, b.Dirs...)
+		case *wire.FHAddNodePost:
+			res.nodes = append(res.nodes, b.Nodes...)
+		case *wire.LogFilePost:
+			res.logFiles = append(res.logFiles, *b)
 		case *wire.LogMessagePost:
 			res.logs = append(res.logs, b.Entry)
 		}
@@ -131,6 +140,9 @@ func TestDataBackupRecoverLocal(t *testing.T) {
 	if res.dataHalt != wire.DataHaltSuccessful {
 		t.Fatalf("recover halted %d (logs %q)", res.dataHalt, res.logs)
 	}
+	if len(res.logFiles) != 1 || res.logFiles[0].Name != "/f1" || res.logFiles[0].RecoveryStatus != wire.RecoverySuccessful {
+		t.Fatalf("LOG_FILE %+v", res.logFiles)
+	}
 	expectErr(t, "data stop", c.DataStop(), wire.NoErr)
 	expectErr(t, "mover stop", c.MoverStop(), wire.NoErr)
 }
@@ -152,6 +164,9 @@ func TestDataThreeWayTCP(t *testing.T) {
 	res := dmaRun(t, dc, tc, nil)
 	if res.dataHalt != wire.DataHaltSuccessful || res.moverHalt != wire.MoverHaltConnectClosed {
 		t.Fatalf("halts %+v", res)
+	}
+	if len(res.dirs) != 0 || len(res.files) != 0 {
+		t.Fatalf("history without HIST: %d dirs %d files", len(res.dirs), len(res.files))
 	}
 	if n := len(tape.objs); n != 10 { // ceil(300000/32768)
 		t.Fatalf("%d records on tape", n)
@@ -416,5 +431,28 @@ func TestDisconnectMidBackup(t *testing.T) {
 	}
 	if n != 16 {
 		t.Fatalf("%d records on tape, want the 16 written", n)
+	}
+}
+
+// TestNodeHistory relays node-style file history (FH_ADD_DIR then
+// FH_ADD_NODE, batched) as dump produces it.
+func TestNodeHistory(t *testing.T) {
+	tape := &memTape{id: "MEM0", loaded: true}
+	_, addr := labServer(t, tape)
+	c := dialTest(t, addr)
+	expectErr(t, "tape open", c.TapeOpen("nrst0a", wire.TapeRDWRMode), wire.NoErr)
+	_, err := c.MoverListen(wire.MoverModeRead, wire.AddrLocal)
+	expectErr(t, "listen", err, wire.NoErr)
+	expectErr(t, "connect", c.DataConnect(wire.Addr{Type: wire.AddrLocal}), wire.NoErr)
+	expectErr(t, "start", c.DataStartBackup("lab", []wire.PVal{{Name: "HIST", Value: "Y"}, {Name: "NODES", Value: "y"}, {Name: "FILES", Value: "600"}, {Name: "SIZE", Value: "1000"}}), wire.NoErr)
+	res := dmaRun(t, c, c, nil)
+	if res.dataHalt != wire.DataHaltSuccessful || len(res.dirs) != 600 || len(res.nodes) != 600 {
+		t.Fatalf("halt %d, %d dirs, %d nodes", res.dataHalt, len(res.dirs), len(res.nodes))
+	}
+	if d := res.dirs[599]; d.Names[0].Name != "f599" || d.Parent != 2 || d.Node != 602 {
+		t.Fatalf("dir %+v", d)
+	}
+	if n := res.nodes[1]; n.Node != 4 || n.FhInfo != 1024 || n.Stats[0].Fattr != 0o600 || n.Stats[0].FileType != 4 {
+		t.Fatalf("node %+v", n)
 	}
 }

@@ -87,7 +87,19 @@ func (LabEngine) Backup(ctx context.Context, req *engines.BackupRequest) (*engin
 		return nil, fmt.Errorf("lab engine: failing as asked")
 	}
 	req.Log.Message(engines.LogNormal, fmt.Sprintf("lab backup of %d bytes", size))
-	if req.History != nil {
+	if v, _ := engines.Lookup(req.Env, "NODES"); v == "y" && req.History != nil {
+		// Node-style history (dump's): directory entries, then nodes.
+		for i := 0; i < envInt(req.Env, "FILES", 3); i++ {
+			if err := req.History.AddDir(fmt.Sprintf("f%d", i), 2, uint64(i+3)); err != nil {
+				return nil, err
+			}
+		}
+		for i := 0; i < envInt(req.Env, "FILES", 3); i++ {
+			if err := req.History.AddNode(engines.FileStat{Type: engines.FileReg, Mode: 0o600, Node: uint64(i + 3), FhInfo: uint64(i) * 1024}); err != nil {
+				return nil, err
+			}
+		}
+	} else if req.History != nil {
 		for i := 0; i < envInt(req.Env, "FILES", 3); i++ {
 			st := engines.FileStat{Type: engines.FileReg, Mtime: time.Unix(1700000000, 0), Mode: 0o644, Size: uint64(i * 100), Links: 1, Node: uint64(i + 2), FhInfo: uint64(i * 512)}
 			if err := req.History.AddFile(fmt.Sprintf("/f%d", i), st); err != nil {
