@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 
 	"tapelab/volume"
 )
@@ -127,7 +129,25 @@ func Mount(vol *volume.Volume, mountpoint string, opts *Options) (*MountPoint, e
 		return nil, fmt.Errorf("mount %s:%s at %s: %w", info.SVM, info.Name, abs, err)
 	}
 	m.server = server
+	// The kernel starts every FUSE mount with a 128 KiB readahead window
+	// (INIT can only lower it), so sequential reads arrive as 128 KiB READs,
+	// each a volume read transaction. Raise it to MaxWrite.
+	if err := SetReadahead(abs, fuse.MAX_KERNEL_WRITE); err != nil && o.Logger != nil {
+		o.Logger.Printf("readahead of %s: %v", abs, err)
+	}
 	return m, nil
+}
+
+// SetReadahead sets the kernel readahead window of the file system mounted
+// at dir (its backing device info, /sys/class/bdi/MAJOR:MINOR/read_ahead_kb;
+// root only).
+func SetReadahead(dir string, bytes int) error {
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		return err
+	}
+	p := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
+	return os.WriteFile(p, []byte(strconv.Itoa(bytes/1024)), 0o644)
 }
 
 // mountOptions are the FUSE options of a volume mount; see doc.go for why
@@ -146,8 +166,12 @@ func mountOptions(info volume.Info, readOnly bool, o Options) fuse.MountOptions 
 		// per write(2); we clear suid/sgid ourselves (killprivFS).
 		// SETXATTR_EXT: tells us when setting an ACL must clear sgid.
 		ExtraCapabilities: fuse.CAP_WRITEBACK_CACHE | fuse.CAP_HANDLE_KILLPRIV_V2 | fuse.CAP_SETXATTR_EXT,
-		// Nothing we serve is backed by a kernel file.
+		// Nothing we serve is backed by a kernel file, so neither kernel
+		// passthrough nor splice (go-fuse splices only fd-backed results, and
+		// a 1 MiB reply plus header overflows the 1 MiB pipe anyway, logging
+		// an error per READ).
 		DisabledCapabilities: fuse.CAP_PASSTHROUGH,
+		DisableSplice:        true,
 		Debug:                o.Debug,
 		Logger:               o.Logger,
 	}
