@@ -202,3 +202,27 @@ func TestNdmjobKnownBugs(t *testing.T) {
 		}
 	})
 }
+
+// TestNdmjobThreeWay: DATA and TAPE in separate sessions (MOVER_LISTEN on
+// TCP, DATA_CONNECT), with the two authentication types, for a backup and
+// a sequential (non-DAR) extract of a named directory.
+func TestNdmjobThreeWay(t *testing.T) {
+	l := newLab(t)
+	l.run("volume", "create", "/vs1/vol1", "--size", "64m")
+	l.run("volume", "create", "/vs1/vol2", "--size", "64m")
+	src := l.mount("vol1")
+	fill(t, sourceTree(t), src)
+	l.library("TL0001L8", true)
+	md5, text := l.users()
+	idx := filepath.Join(t.TempDir(), "c-index")
+	out := ndmjob(t, "-c", "-v", "-D", md5, "-T", text, "-B", "dump", "-C", "/vs1/vol1", "-I", idx, "-f", "nrst0a")
+	mustContain(t, out, `SESS "Operation ended OKAY"`, `SESS "Operation complete"`)
+	out = ndmjob(t, "-x", "-v", "-D", text, "-T", md5, "-B", "dump", "-C", "/vs1/vol2", "-J", idx, "-f", "nrst0a", "/docs")
+	mustContain(t, out, `DLF "OK: /docs`, `SESS "Operation ended OKAY"`)
+	dst := l.mount("vol2")
+	want := manifest(t, filepath.Join(src, "docs"))
+	sameTree(t, "three-way extract of /docs", manifest(t, filepath.Join(dst, "docs")), want)
+	if _, err := os.Stat(filepath.Join(dst, "hello.txt")); !os.IsNotExist(err) {
+		t.Errorf("extract of /docs restored /hello.txt: %v", err)
+	}
+}
