@@ -936,7 +936,12 @@ func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Targe
 			st.Files++
 			continue
 		}
-		r := &restorer{ctx: ctx, rd: rd, tgt: tgt, spec: spec, dirs: map[uint32]*tapeDir{}, created: map[string]bool{}}
+		// The file's LOG_FILE is posted below under its original path;
+		// without Select, finish does not post another one (under the
+		// destination path).
+		fspec := spec
+		fspec.Select = nil
+		r := &restorer{ctx: ctx, rd: rd, tgt: tgt, spec: fspec, dirs: map[uint32]*tapeDir{}, created: map[string]bool{}}
 		if d := pathDir(s.Dest); d != "" {
 			if err := r.mkdirAll(d); err != nil {
 				return nil, err
