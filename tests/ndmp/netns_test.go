@@ -24,8 +24,7 @@ type netns struct {
 
 func newNetns(t *testing.T) *netns {
 	t.Helper()
-	nsenter := testpeer.Program(t, "nsenter")
-	ipcmd := testpeer.Program(t, "ip", "/usr/sbin/ip", "/sbin/ip")
+	testpeer.Program(t, "nsenter")
 	n := &netns{do: make(chan func())}
 	ready := make(chan error, 1)
 	done := make(chan struct{})
@@ -36,7 +35,7 @@ func newNetns(t *testing.T) *netns {
 			return
 		}
 		n.path = fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid())
-		ready <- nil
+		ready <- loUp()
 		for {
 			select {
 			case f := <-n.do:
@@ -50,10 +49,28 @@ func newNetns(t *testing.T) *netns {
 		testpeer.Unavailable(t, "cannot create a network namespace: %v", err)
 	}
 	t.Cleanup(func() { close(done) })
-	if out, err := exec.Command(nsenter, "--net="+n.path, ipcmd, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("ip link set lo up: %v %s", err, out)
-	}
 	return n
+}
+
+// loUp brings up the loopback interface of the calling thread's namespace.
+func loUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("SIOCGIFFLAGS lo: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("SIOCSIFFLAGS lo: %w", err)
+	}
+	return nil
 }
 
 // listen opens a TCP listener inside the namespace.
