@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"tapelab/volume"
 )
 
 func stat(t *testing.T, p string) *syscall.Stat_t {
@@ -309,4 +311,35 @@ func TestPOSIX(t *testing.T) {
 			t.Errorf("check: %v", rep.Problems)
 		}
 	})
+}
+
+func TestOrphanLeftoversRemoved(t *testing.T) {
+	_, vol := newVolume(t, 16<<20)
+	v, err := vol.Active()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What a crashed mount leaves: an unlinked-but-open file parked in the
+	// hidden directory.
+	d, err := v.Mkdir(v.Root(), ".tapelab-unlinked", 0o700, volume.Owner{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Create(d.Ino, "7.1", 0o644, volume.Owner{}); err != nil {
+		t.Fatal(err)
+	}
+	mp := mountVolume(t, vol, nil)
+	if _, err := v.Lookup(v.Root(), ".tapelab-unlinked"); !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("leftover orphan directory still present: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(mp.Dir(), ".tapelab-unlinked")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("orphan directory visible through the mount: %v", err)
+	}
+	if err := os.Mkdir(filepath.Join(mp.Dir(), ".tapelab-unlinked"), 0o755); !errors.Is(err, syscall.EACCES) {
+		t.Errorf("mkdir of the reserved name: %v", err)
+	}
+	rep, err := vol.Check()
+	if err != nil || !rep.OK() {
+		t.Errorf("check: %v %v", err, rep.Problems)
+	}
 }
