@@ -75,6 +75,9 @@ func TestTsharkDecodesSession(t *testing.T) {
 	mustContain(t, string(out), "FINAL test-data Passed")
 	out, _ = ns.command(nj, "-q", "-R", A, "-r", "mc0").CombinedOutput()
 	mustContain(t, string(out), "slots 10@1024")
+	// The query again at the end, in case dumpcap missed the first packets.
+	out, _ = ns.command(nj, "-q", "-D", A).CombinedOutput()
+	mustContain(t, string(out), "Data Agent 127.0.0.1 NDMPv4")
 	time.Sleep(300 * time.Millisecond) // let the last packets reach dumpcap
 	cap.Process.Signal(syscall.SIGINT)
 	cap.Wait()
