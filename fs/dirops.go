@@ -259,7 +259,13 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	}
 	if flags == 0 {
 		// The replaced target loses a link; keep it alive if it is open.
-		if cn := np.openChild(newName); cn != nil {
+		// (A directory source cannot replace a file: leave that error to
+		// the volume rather than parking the target first.)
+		src, err := n.view.Lookup(n.ino, name)
+		if err != nil {
+			return errno(err)
+		}
+		if cn := np.openChild(newName); cn != nil && src.Mode&syscall.S_IFMT != syscall.S_IFDIR && src.Ino != cn.ino {
 			if _, e := np.orphanIfLast(newName, cn); e != 0 {
 				return e
 			}
