@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"time"
 
 	"tapelab/ndmp/wire"
 )
@@ -183,7 +184,7 @@ func dialAddr(a wire.Addr) (net.Conn, error) {
 		var ip [4]byte
 		binary.BigEndian.PutUint32(ip[:], t.IP)
 		var c net.Conn
-		c, err = net.Dial("tcp", net.JoinHostPort(net.IP(ip[:]).String(), fmt.Sprint(t.Port)))
+		c, err = net.DialTimeout("tcp", net.JoinHostPort(net.IP(ip[:]).String(), fmt.Sprint(t.Port)), 10*time.Second)
 		if err == nil {
 			if tc, ok := c.(*net.TCPConn); ok {
 				tc.SetNoDelay(true)
