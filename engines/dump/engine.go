@@ -894,14 +894,15 @@ func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Targe
 	sort.Slice(sels, func(i, j int) bool { return sels[i].FhInfo < sels[j].FhInfo })
 	st := &RestoreStats{Level: rd.Volume().Level, Date: rd.Volume().Date}
 	var newDirs []fullPathDir
+	wr := &darWindowReader{r: cr, seek: req.Seek}
 	for _, s := range sels {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := req.Seek(s.FhInfo, 0); err != nil {
+		if err := wr.seekTo(s.FhInfo); err != nil {
 			return nil, fmt.Errorf("%s: %w", MsgMediaErrorRead, err)
 		}
-		rd.Reposition(cr, int64(s.FhInfo), true)
+		rd.Reposition(wr, int64(s.FhInfo), true)
 		ent, err := rd.Next()
 		if err != nil {
 			return nil, tapeErr(err)
@@ -983,6 +984,51 @@ func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Targe
 	}
 	st.BytesRead = cr.n
 	return st, nil
+}
+
+// darWindowReader reads a DAR file's records in bounded ranges: a DATA
+// service cannot seek again once it streams an open-ended range (NDMP:
+// the mover is busy with MOVER_READ to the end of the image), so each
+// file asks for a window at its header and, when the window ends before
+// the file does, for the next one (doubling, 64 KiB up to 4 MiB).
+type darWindowReader struct {
+	r    io.Reader
+	seek func(off, length uint64) error
+	off  uint64 // image offset of the next byte
+	win  uint64
+}
+
+const (
+	darFirstWindow = 64 << 10
+	darMaxWindow   = 4 << 20
+)
+
+func (w *darWindowReader) seekTo(off uint64) error {
+	w.win = darFirstWindow
+	return w.seekWindow(off)
+}
+
+func (w *darWindowReader) seekWindow(off uint64) error {
+	if err := w.seek(off, w.win); err != nil {
+		return err
+	}
+	w.off = off
+	return nil
+}
+
+func (w *darWindowReader) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	w.off += uint64(n)
+	if n == 0 && err == io.EOF {
+		// The window is used up: the next one, bigger.
+		w.win = min(2*w.win, darMaxWindow)
+		if err := w.seekWindow(w.off); err != nil {
+			return 0, err
+		}
+		n, err = w.r.Read(p)
+		w.off += uint64(n)
+	}
+	return n, err
 }
 
 type fullPathDir struct {
