@@ -116,6 +116,7 @@ func TestSnapshotDir(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	checkVolume(t, vol)
 }
 
 func TestMountStates(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"tapelab/volume"
 )
 
 // makeTree builds a source tree on the local disk with every kind of thing
@@ -99,6 +101,19 @@ func TestCopyTools(t *testing.T) {
 			t.Errorf("hard links found by find: %q", links)
 		}
 	})
+	checkVolume(t, vol)
+}
+
+// checkVolume runs the volume's consistency check and fails on problems.
+func checkVolume(t *testing.T, vol *volume.Volume) {
+	t.Helper()
+	rep, err := vol.Check()
+	if err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	if !rep.OK() {
+		t.Errorf("volume check: %v", rep.Problems)
+	}
 }
 
 func TestGit(t *testing.T) {
@@ -135,6 +150,7 @@ git gc -q
 	if got := sh(t, fmt.Sprintf(`cat %s/f2.txt`, q(out))); got != "line 2\nmore\n" {
 		t.Errorf("f2.txt after round trip = %q", got)
 	}
+	checkVolume(t, vol)
 }
 
 func TestDf(t *testing.T) {
