@@ -343,3 +343,45 @@ func TestOrphanLeftoversRemoved(t *testing.T) {
 		t.Errorf("check: %v %v", err, rep.Problems)
 	}
 }
+
+func TestLimits(t *testing.T) {
+	_, vol := newVolume(t, 64<<20) // 2048 inodes
+	mp := mountVolume(t, vol, nil)
+	m := mp.Dir()
+
+	// A big directory lists completely (readdir across many replies).
+	d := filepath.Join(m, "many")
+	os.Mkdir(d, 0o755)
+	for i := 0; i < 1500; i++ {
+		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("entry-with-a-longish-name-%05d", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.TrimSpace(sh(t, fmt.Sprintf(`ls -f %s | wc -l`, q(d)))); n != "1502" {
+		t.Errorf("ls -f lists %s entries, want 1502 (with . and ..)", n)
+	}
+	if err := os.Remove(d); !errors.Is(err, syscall.ENOTEMPTY) {
+		t.Errorf("rmdir of a full directory: %v", err)
+	}
+	sh(t, fmt.Sprintf(`rm -r %s`, q(d)))
+
+	// Filling the volume: the error reaches the writer (at fsync at the
+	// latest, with the writeback cache) and the volume stays consistent.
+	// (Random data: the volume stores all-zero blocks as holes.)
+	out, err := shErr(fmt.Sprintf(`dd if=/dev/urandom of=%s/fill bs=1M count=96 conv=fsync status=none`, q(m)))
+	if err == nil || !strings.Contains(out, "No space left on device") {
+		t.Errorf("filling a 64 MiB volume with 96 MiB: %v %s", err, out)
+	}
+	os.Remove(filepath.Join(m, "fill"))
+	if err := os.WriteFile(filepath.Join(m, "after"), []byte("space again"), 0o644); err != nil {
+		t.Errorf("write after freeing space: %v", err)
+	}
+	// Extended attribute limits are the kernel's (64 KiB values).
+	if err := syscall.Setxattr(filepath.Join(m, "after"), "user.big", make([]byte, 70000), 0); !errors.Is(err, syscall.E2BIG) {
+		t.Errorf("70000-byte xattr: %v", err)
+	}
+	rep, err := vol.Check()
+	if err != nil || !rep.OK() {
+		t.Errorf("check: %v %v", err, rep.Problems)
+	}
+}
