@@ -210,7 +210,11 @@ func restoreCommand() *cli.Command {
 				return output(c, results, func(w io.Writer) {
 					fmt.Fprintln(w, "Backup\tLevel\tTape file\tBytes read\tFiles\tFailed\tDuration")
 					for i, r := range results {
-						fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%d\t%d\t%s\n", chain[i].ID, chain[i].Level, chain[i].TapeFile, human(int64(r.BytesRead)), len(r.Recovered), len(r.Failed), r.Duration.Round(time.Millisecond))
+						recovered := "all" // a whole-image restore logs no per-file status
+						if len(files) > 0 {
+							recovered = strconv.Itoa(len(r.Recovered))
+						}
+						fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%s\t%d\t%s\n", chain[i].ID, chain[i].Level, chain[i].TapeFile, human(int64(r.BytesRead)), recovered, len(r.Failed), r.Duration.Round(time.Millisecond))
 					}
 					for _, r := range results {
 						for _, f := range r.Failed {
