@@ -3,8 +3,10 @@ package dump_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"testing"
 
@@ -76,6 +78,10 @@ func (s *ndmpStream) seek(off, length uint64) error {
 		return errors.New("cannot seek once the image is read sequentially")
 	}
 	s.openEnded = length == 0
+	if off+length > uint64(len(s.img)) {
+		// The mover would stop at the filemark (MOVER_PAUSED EOF).
+		return fmt.Errorf("range %d+%d past the end of the %d-byte image", off, length, len(s.img))
+	}
 	s.seeks++
 	return s.seekStream.seek(off, length)
 }
@@ -99,7 +105,18 @@ func TestDARSeveralFilesWithBoundedRanges(t *testing.T) {
 	}
 	_, w2 := l.volume(t, "vol2", 64<<20)
 	var names []engines.NameEntry
-	files := []string{"/hello.txt", "/multi-700000.bin", "/dir/nested/deep.txt", "/rand-20000.bin"}
+	// every regular file: small, big, sparse, with xattrs, hard links,
+	// and whichever is last in the image
+	var files []string
+	for p, st := range toc.toc {
+		if st.Type == engines.FileReg && st.FhInfo != ^uint64(0) {
+			files = append(files, p)
+		}
+	}
+	sort.Strings(files)
+	if len(files) < 10 {
+		t.Fatalf("only %d regular files in the table of contents", len(files))
+	}
 	for _, f := range files {
 		names = append(names, engines.NameEntry{OriginalPath: f, DestinationPath: "/vs1/vol2" + f, FhInfo: toc.toc[f].FhInfo})
 	}

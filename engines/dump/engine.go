@@ -895,11 +895,20 @@ func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Targe
 	st := &RestoreStats{Level: rd.Volume().Level, Date: rd.Volume().Date}
 	var newDirs []fullPathDir
 	wr := &darWindowReader{r: cr, seek: req.Seek}
-	for _, s := range sels {
+	for i, s := range sels {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := wr.seekTo(s.FhInfo); err != nil {
+		// The next selected file's header bounds this file's windows: a
+		// window never reaches past data the image is known to hold.
+		var next uint64
+		for _, n := range sels[i+1:] {
+			if n.FhInfo > s.FhInfo {
+				next = n.FhInfo
+				break
+			}
+		}
+		if err := wr.seekTo(s.FhInfo, next); err != nil {
 			return nil, fmt.Errorf("%s: %w", MsgMediaErrorRead, err)
 		}
 		rd.Reposition(wr, int64(s.FhInfo), true)
@@ -910,6 +919,7 @@ func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Targe
 		if ent.Kind != format.KindInode {
 			return nil, fmt.Errorf("%s: no inode at offset %d for %s", MsgMediaErrorRead, s.FhInfo, s.Path)
 		}
+		wr.expect(s.FhInfo + darExtent(ent.Header.Inode.Size))
 		if ent.Header.Inode.Mode&format.IFMT == format.IFDIR {
 			if !enhanced {
 				return nil, ErrNoFiles
@@ -987,29 +997,70 @@ func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Targe
 }
 
 // darWindowReader reads a DAR file's records in bounded ranges: a DATA
-// service cannot seek again once it streams an open-ended range (NDMP:
-// the mover is busy with MOVER_READ to the end of the image), so each
-// file asks for a window at its header and, when the window ends before
-// the file does, for the next one (doubling, 64 KiB up to 4 MiB).
+// service cannot seek again once it streams an open-ended range (NDMP: the
+// mover is busy with MOVER_READ to the end of the image), and a range
+// reaching past the end of the image makes the mover stop at the filemark
+// (MOVER_PAUSED EOF), after which the next seek finds no data. So a file
+// asks for its header first, then for the extent its size implies (kept
+// below the next selected file's header), then, if its records go on (an
+// extended attribute, a low estimate), for small steps.
 type darWindowReader struct {
-	r    io.Reader
-	seek func(off, length uint64) error
-	off  uint64 // image offset of the next byte
-	win  uint64
+	r     io.Reader
+	seek  func(off, length uint64) error
+	off   uint64 // image offset of the next byte
+	limit uint64 // the file's records are expected to end here (0: unknown)
+	bound uint64 // the next selected file's header (0: none)
+	win   uint64
 }
 
 const (
-	darFirstWindow = 64 << 10
-	darMaxWindow   = 4 << 20
+	darHeaderWindow = 2 * format.TPBSize
+	darStep         = 2 * format.TPBSize
+	darMaxWindow    = 4 << 20
 )
 
-func (w *darWindowReader) seekTo(off uint64) error {
-	w.win = darFirstWindow
+// darExtent is how many image bytes an inode of size bytes can occupy:
+// its header, its data records, the TS_ADDR headers continuing the block
+// map (one per 512 records) and the next record's header, read to find
+// extended attributes.
+func darExtent(size uint64) uint64 {
+	blocks := (size + format.TPBSize - 1) / format.TPBSize
+	hdrs := uint64(1)
+	if blocks > 512 {
+		hdrs += (blocks - 1) / 512
+	}
+	return (blocks + hdrs + 1) * format.TPBSize
+}
+
+func (w *darWindowReader) seekTo(off, bound uint64) error {
+	w.limit, w.bound, w.win = 0, bound, darHeaderWindow
 	return w.seekWindow(off)
 }
 
+// expect records where the file's records should end.
+func (w *darWindowReader) expect(end uint64) {
+	if w.bound != 0 && end > w.bound {
+		end = w.bound
+	}
+	w.limit = end
+	if end > w.off {
+		w.win = min(end-w.off, darMaxWindow)
+	}
+}
+
 func (w *darWindowReader) seekWindow(off uint64) error {
-	if err := w.seek(off, w.win); err != nil {
+	n := w.win
+	switch {
+	case w.limit > off:
+		n = min(n, w.limit-off)
+	case w.limit != 0:
+		n = darStep
+	}
+	if w.bound > off {
+		n = min(n, w.bound-off)
+	}
+	n = max(n, format.TPBSize)
+	if err := w.seek(off, n); err != nil {
 		return err
 	}
 	w.off = off
@@ -1020,8 +1071,6 @@ func (w *darWindowReader) Read(p []byte) (int, error) {
 	n, err := w.r.Read(p)
 	w.off += uint64(n)
 	if n == 0 && err == io.EOF {
-		// The window is used up: the next one, bigger.
-		w.win = min(2*w.win, darMaxWindow)
 		if err := w.seekWindow(w.off); err != nil {
 			return 0, err
 		}
