@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"tapelab/vtl"
@@ -114,5 +116,97 @@ func TestTapeFileTransfer(t *testing.T) {
 	}
 	if err := m.Call(ctx, "vtl.tape.import-file", TapeFileArgs{Barcode: "TT0001L8", Path: "relative"}, &r); err == nil {
 		t.Fatal("relative path accepted")
+	}
+}
+
+func benchSize() int {
+	if v, err := strconv.Atoi(os.Getenv("TAPELAB_BENCH_SIZE")); err == nil && v > 0 {
+		return v
+	}
+	return 16 << 20
+}
+
+// benchInventory is a library with one drive and a cartridge.
+func benchInventory(b *testing.B) *vtl.Inventory {
+	inv, err := vtl.Open(filepath.Join(b.TempDir(), "vtl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { inv.Close() })
+	if _, err := inv.CreateLibrary(vtl.LibrarySpec{Name: "lib", Drives: 1, Slots: 2}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := inv.CreateCartridge(vtl.CartridgeSpec{Barcode: "BB0001L8", Library: "lib", Capacity: 1 << 40}); err != nil {
+		b.Fatal(err)
+	}
+	return inv
+}
+
+// BenchmarkImportTapeFile appends an image to a cartridge as 64 KiB
+// records; BenchmarkImportPlainFile (the reference) writes it to a file.
+func BenchmarkImportTapeFile(b *testing.B) {
+	inv := benchInventory(b)
+	img := bytes.Repeat([]byte("tape"), benchSize()/4)
+	b.SetBytes(int64(len(img)))
+	for i := 0; i < b.N; i++ {
+		if _, err := ImportTapeFile(context.Background(), inv, "BB0001L8", bytes.NewReader(img), 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkImportPlainFile(b *testing.B) {
+	img := bytes.Repeat([]byte("tape"), benchSize()/4)
+	p := filepath.Join(b.TempDir(), "img")
+	b.SetBytes(int64(len(img)))
+	for i := 0; i < b.N; i++ {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(f, bytes.NewReader(img)); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}
+
+// BenchmarkExportTapeFile reads a tape file back; BenchmarkExportPlainFile
+// (the reference) reads the same bytes from a file.
+func BenchmarkExportTapeFile(b *testing.B) {
+	inv := benchInventory(b)
+	img := bytes.Repeat([]byte("tape"), benchSize()/4)
+	if _, err := ImportTapeFile(context.Background(), inv, "BB0001L8", bytes.NewReader(img), 0); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(img)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if r, err := ExportTapeFile(context.Background(), inv, "BB0001L8", 0, io.Discard); err != nil || r.Bytes != int64(len(img)) {
+			b.Fatal(r, err)
+		}
+	}
+}
+
+func BenchmarkExportPlainFile(b *testing.B) {
+	img := bytes.Repeat([]byte("tape"), benchSize()/4)
+	p := filepath.Join(b.TempDir(), "img")
+	if err := os.WriteFile(p, img, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(img)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f, err := os.Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, f); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
 	}
 }
