@@ -75,6 +75,7 @@ func mapErr(err error) error {
 		{vtl.ErrNotReady, ndmp.ErrNotReady},
 		{vtl.ErrOffline, ndmp.ErrNotReady},
 		{vtl.ErrReservationConflict, ndmp.ErrBusy},
+		{vtl.ErrReservationPreempted, ndmp.ErrBusy}, // another initiator took the drive
 		{vtl.ErrNotFound, ndmp.ErrNoDevice},
 	} {
 		if errors.Is(err, m.v) {
