@@ -2,7 +2,7 @@
 # Installs the Debian packages tapelab's tests, demo and benchmarks use.
 # Idempotent: packages already present are not reinstalled.
 set -euo pipefail
-pkgs=(fuse3 attr acl rsync git e2fsprogs dump amanda-server amanda-common libiscsi-bin tgt tshark sg3-utils mtx nmap gcc libc6-dev diffutils)
+pkgs=(fuse3 attr acl rsync git e2fsprogs dump amanda-server amanda-common libiscsi-bin tgt tshark sg3-utils mtx nmap gcc libc6-dev diffutils iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
