@@ -598,6 +598,11 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 	debug, _ := ev.flag("DEBUG", false)
 	log := logger{req.Log, verbose, debug}
 	fs := strings.TrimSuffix(ev.str("FILESYSTEM", ""), "/")
+	if fs == "" {
+		// DMAs such as ndmjob name a whole-image restore's destination
+		// in PREFIX (their -C) rather than FILESYSTEM.
+		fs = strings.TrimSuffix(ev.str("PREFIX", ""), "/")
+	}
 	ident := fs
 	if fs == "" && len(req.Names) > 0 {
 		ident = req.Names[0].DestinationPath

@@ -178,23 +178,11 @@ func TestNdmjobTestData(t *testing.T) {
 	}
 }
 
-// knownBug runs a test that shows a reported, not yet fixed bug only when
-// TAPELAB_KNOWN_BUGS=1 (it fails until the fix lands; then the guard goes).
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("TAPELAB_KNOWN_BUGS") != "1" {
-		t.Skipf("known bug, reported, fails until fixed (TAPELAB_KNOWN_BUGS=1 runs it): %s", what)
-	}
-}
-
-// TestNdmjobKnownBugs shows what ndmjob does that our server does not
-// handle yet (see the issue-5 report).
-func TestNdmjobKnownBugs(t *testing.T) {
-	if os.Getenv("TAPELAB_KNOWN_BUGS") != "1" {
-		t.Skip("known bugs, reported; TAPELAB_KNOWN_BUGS=1 runs them (they fail until fixed)")
-	}
+// TestNdmjobExtractWithPrefix: `ndmjob -x -C /vs1/vol2` without names sends
+// the destination as PREFIX only; the whole image lands there.
+func TestNdmjobExtractWithPrefix(t *testing.T) {
 	l := newLab(t)
-	for _, v := range []string{"vol1", "vol2", "vol3"} {
+	for _, v := range []string{"vol1", "vol2"} {
 		l.run("volume", "create", "/vs1/"+v, "--size", "64m")
 	}
 	src := l.mount("vol1")
@@ -204,13 +192,9 @@ func TestNdmjobKnownBugs(t *testing.T) {
 	cIndex := filepath.Join(t.TempDir(), "c-index")
 	out := ndmjob(t, "-c", "-v", "-D", md5, "-B", "dump", "-C", "/vs1/vol1", "-I", cIndex, "-f", "nrst0a")
 	mustContain(t, out, `SESS "Operation ended OKAY"`)
-
-	t.Run("extract-with-PREFIX-only", func(t *testing.T) {
-		knownBug(t, "engines/dump Recover ignores env PREFIX, ndmjob's destination for -x -C without names")
-		out := ndmjob(t, "-x", "-v", "-D", md5, "-B", "dump", "-C", "/vs1/vol2", "-f", "nrst0a")
-		mustContain(t, out, `SESS "Operation ended OKAY"`)
-		sameTree(t, "ndmjob -x -C /vs1/vol2", manifest(t, l.mount("vol2")), want)
-	})
+	out = ndmjob(t, "-x", "-v", "-D", md5, "-B", "dump", "-C", "/vs1/vol2", "-f", "nrst0a")
+	mustContain(t, out, `SESS "Operation ended OKAY"`)
+	sameTree(t, "ndmjob -x -C /vs1/vol2", manifest(t, l.mount("vol2")), want)
 }
 
 // TestNdmjobThreeWay: DATA and TAPE in separate sessions (MOVER_LISTEN on
