@@ -197,12 +197,8 @@ func (w *View) read(ino uint64, off int64, buf []byte) (int, error) {
 		seek := withEpoch(pfxBlock(w.vol.id, ino, 0), w.epoch)
 		for blk := uint64(off) / BlockSize; blk*BlockSize < end; blk++ {
 			binary.BigEndian.PutUint64(seek[13:21], blk)
-			item := seekLive(it, seek)
-			if item == nil {
-				break
-			}
-			k := item.Key()
-			if binary.BigEndian.Uint64(k[13:21]) != blk || item.UserMeta()&metaTomb != 0 {
+			item := seekIn(it, seek, seek[:21]) // this block's versions only
+			if item == nil || item.UserMeta()&metaTomb != 0 {
 				continue
 			}
 			bstart := int64(blk) * BlockSize
@@ -247,14 +243,26 @@ func blockExtents(txn *badger.Txn, id uint32, ino, e, size uint64) []Extent {
 	it := txn.NewIterator(iterOpts(pfx))
 	defer it.Close()
 	seek := withEpoch(pfxBlock(id, ino, 0), e)
+	nblk := (size + BlockSize - 1) / BlockSize // blocks [0, nblk) can hold data
+	if nblk == 0 {
+		return nil
+	}
 	for item := seekLive(it, seek); item != nil; {
 		k := item.Key()
 		blk := binary.BigEndian.Uint64(k[13:21])
+		if blk >= nblk {
+			break // past the end: nothing visible (and don't walk what follows)
+		}
 		if birthOf(k) > e {
 			// only versions newer than e here: look again within this block
 			binary.BigEndian.PutUint64(seek[13:21], blk)
-			item = seekLive(it, seek)
-			if item == nil || binary.BigEndian.Uint64(item.Key()[13:21]) != blk {
+			item = seekIn(it, seek, seek[:21])
+			if item == nil {
+				if blk+1 >= nblk {
+					break
+				}
+				binary.BigEndian.PutUint64(seek[13:21], blk+1)
+				item = seekLive(it, seek)
 				continue
 			}
 		}
@@ -267,7 +275,7 @@ func blockExtents(txn *badger.Txn, id uint32, ino, e, size uint64) []Extent {
 				exts = append(exts, Extent{o, l})
 			}
 		}
-		if blk == math.MaxUint64 {
+		if blk+1 >= nblk {
 			break
 		}
 		binary.BigEndian.PutUint64(seek[13:21], blk+1)

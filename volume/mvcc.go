@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
@@ -25,15 +26,35 @@ func iterOpts(prefix []byte) badger.IteratorOptions {
 }
 
 // seekLive positions it on the newest version of the first existing key >=
-// key (skipping deleted keys) and returns it, or nil.
+// key (skipping deleted keys) and returns it, or nil. It is for scans: it
+// walks every deleted key up to the next live one, so point lookups use
+// seekIn instead.
 func seekLive(it *badger.Iterator, key []byte) *badger.Item {
+	return seekIn(it, key, nil)
+}
+
+// seekSteps counts the Seeks done by seekIn (tests: the cost of a point
+// lookup must not grow with the deleted keys after the record).
+var seekSteps atomic.Int64
+
+// seekIn is seekLive bounded to keys starting with within: it returns nil
+// as soon as the next key (deleted or not) is outside within, so a point
+// lookup of one record costs O(its versions), however many deleted keys
+// (Badger delete markers of a freed file's blocks, not yet compacted away)
+// follow it.
+func seekIn(it *badger.Iterator, key, within []byte) *badger.Item {
 	it.Seek(key)
+	seekSteps.Add(1)
 	for it.Valid() {
 		item := it.Item()
+		if within != nil && !bytes.HasPrefix(item.Key(), within) {
+			return nil
+		}
 		if !item.IsDeletedOrExpired() {
 			return item
 		}
 		it.Seek(append(item.KeyCopy(nil), 0)) // the next distinct key
+		seekSteps.Add(1)
 	}
 	return nil
 }
@@ -42,7 +63,7 @@ func seekLive(it *badger.Iterator, key []byte) *badger.Item {
 // and reports whether one exists that is not a tombstone. it must have been
 // created with Prefix covering prefix.
 func seekAt(it *badger.Iterator, prefix []byte, e uint64) (*badger.Item, bool) {
-	item := seekLive(it, withEpoch(prefix, e))
+	item := seekIn(it, withEpoch(prefix, e), prefix)
 	if item == nil {
 		return nil, false
 	}
@@ -175,7 +196,7 @@ func (t *wtx) putAt(it *badger.Iterator, prefix, val []byte, data bool) (born bo
 	var oldKey []byte
 	var birth uint64
 	oldPresent, found := false, false
-	if item := seekLive(it, prefix); item != nil {
+	if item := seekIn(it, prefix, prefix); item != nil {
 		k := item.Key()
 		if len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix) {
 			found = true
@@ -189,7 +210,7 @@ func (t *wtx) putAt(it *badger.Iterator, prefix, val []byte, data bool) (born bo
 	}
 	olderExists := false
 	if found && val == nil {
-		if item := seekLive(it, append(oldKey[:len(oldKey):len(oldKey)], 0)); item != nil {
+		if item := seekIn(it, append(oldKey[:len(oldKey):len(oldKey)], 0), prefix); item != nil {
 			k := item.Key()
 			olderExists = len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix)
 		}
@@ -373,14 +394,23 @@ func (t *wtx) setXattrRec(ino uint64, name string, val []byte) error {
 	return err
 }
 
-// allocIno takes the lowest free inode number (with a new generation) or
-// a never-used one, enforcing the inode limit.
+// allocIno takes a never-used inode number while those stay within the
+// inode limit (numbers 2 .. limit+1, as in UFS), else the lowest free one
+// (with a new generation), enforcing the inode limit. Fresh numbers first
+// keep a new file off the keys its predecessor just freed (Badger delete
+// markers that scans of the number's blocks would walk until compaction).
 func (t *wtx) allocIno() (uint64, uint64, error) {
 	t.v.rmu.RLock()
 	limit := t.v.meta.InodeLimit
 	t.v.rmu.RUnlock()
 	if t.ctr.Inodes >= limit {
 		return 0, 0, errno(syscall.ENOSPC, "volume %s: all %d inodes are in use (inode limit)", t.v.name, limit)
+	}
+	if t.ctr.NextIno <= limit+1 && t.ctr.NextIno < math.MaxUint32 {
+		ino := t.ctr.NextIno
+		t.ctr.NextIno++
+		t.ctr.Inodes++
+		return ino, 1, nil
 	}
 	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: kID(pFree, t.v.id)})
 	it.Rewind()

@@ -1,0 +1,93 @@
+package volume
+
+import (
+	"testing"
+)
+
+// seeksOf returns how many iterator Seeks fn did in point lookups and
+// writes (seekIn). Tests using it must not run in parallel.
+func seeksOf(fn func()) int64 {
+	before := seekSteps.Load()
+	fn()
+	return seekSteps.Load() - before
+}
+
+// TestPointLookupAfterFreeIsBounded: freeing a big file's blocks leaves
+// Badger delete markers for every block until compaction. A write or read
+// of one block afterwards must cost a few Seeks (the block's own versions),
+// not one per deleted block after it (the quadratic rewrite: every block
+// write walked all the old file's markers).
+func TestPointLookupAfterFreeIsBounded(t *testing.T) {
+	const blocks = 2048 // 8 MiB
+	const bound = 16    // Seeks allowed for one 4 KiB write or read
+	check := func(t *testing.T, w *View, ino uint64) {
+		t.Helper()
+		data := pattern(BlockSize, 7)
+		if n := seeksOf(func() { must[int](t)(w.Write(ino, 0, data)) }); n > bound {
+			t.Errorf("writing block 0: %d seeks, want <= %d", n, bound)
+		}
+		// a partial block: reads the old version first
+		if n := seeksOf(func() { must[int](t)(w.Write(ino, 100, data[:50])) }); n > bound {
+			t.Errorf("partial write of block 0: %d seeks, want <= %d", n, bound)
+		}
+		buf := make([]byte, BlockSize)
+		if n := seeksOf(func() { must[int](t)(w.Read(ino, 0, buf)) }); n > bound {
+			t.Errorf("reading block 0: %d seeks, want <= %d", n, bound)
+		}
+		want := append([]byte{}, data...)
+		copy(want[100:], data[:50])
+		equal(t, buf, want)
+		// a whole 1 MiB write: a few Seeks per block, not per deleted block
+		big := pattern(1<<20, 9)
+		if n := seeksOf(func() { must[int](t)(w.Write(ino, 0, big)) }); n > 256*4+bound {
+			t.Errorf("1 MiB write: %d seeks, want <= %d", n, 256*4+bound)
+		}
+		if n := seeksOf(func() { must[[]Extent](t)(w.Extents(ino)) }); n > 256*2+bound {
+			t.Errorf("extents of a 1 MiB file: %d seeks, want <= %d", n, 256*2+bound)
+		}
+		equal(t, readAll(t, w, ino), big)
+	}
+
+	t.Run("truncate", func(t *testing.T) {
+		_, v, w := newVolume(t, 64<<20)
+		f := must[Attr](t)(w.Create(RootIno, "f", 0o644, Owner{}))
+		must[int](t)(w.Write(f.Ino, 0, pattern(blocks*BlockSize, 1)))
+		must[Attr](t)(w.SetAttr(f.Ino, SetAttrIn{Valid: SetSize, Size: 0}))
+		check(t, w, f.Ino)
+		checkClean(t, v)
+	})
+
+	t.Run("reused inode number", func(t *testing.T) {
+		s := newStore(t, "")
+		defer s.Close()
+		// limit 3: root, f, g; the next file must reuse f's number
+		v := must[*Volume](t)(s.CreateVolume(Spec{SVM: "vs1", Name: "v", Size: 64 << 20, InodeLimit: 3}))
+		w := must[*View](t)(v.Active())
+		f := must[Attr](t)(w.Create(RootIno, "f", 0o644, Owner{}))
+		must[Attr](t)(w.Create(RootIno, "g", 0o644, Owner{}))
+		must[int](t)(w.Write(f.Ino, 0, pattern(blocks*BlockSize, 2)))
+		must[struct{}](t)(struct{}{}, w.Unlink(RootIno, "f"))
+		h := must[Attr](t)(w.Create(RootIno, "h", 0o644, Owner{}))
+		if h.Ino != f.Ino || h.Gen != f.Gen+1 {
+			t.Fatalf("h: ino %d gen %d, want the freed ino %d gen %d", h.Ino, h.Gen, f.Ino, f.Gen+1)
+		}
+		check(t, w, h.Ino)
+		checkClean(t, v)
+	})
+}
+
+// TestFreshInodeNumbersFirst: a freed inode number is not handed out
+// again while never-used numbers within the inode limit remain.
+func TestFreshInodeNumbersFirst(t *testing.T) {
+	_, v, w := newVolume(t, 16<<20)
+	a := must[Attr](t)(w.Create(RootIno, "a", 0o644, Owner{}))
+	must[struct{}](t)(struct{}{}, w.Unlink(RootIno, "a"))
+	b := must[Attr](t)(w.Create(RootIno, "b", 0o644, Owner{}))
+	if b.Ino == a.Ino || b.Gen != 1 {
+		t.Fatalf("b: ino %d gen %d right after freeing ino %d", b.Ino, b.Gen, a.Ino)
+	}
+	if b.Ino >= 1<<32 {
+		t.Fatal("inode number too large")
+	}
+	checkClean(t, v)
+}
