@@ -67,8 +67,11 @@ type Job struct {
 	// Tape is the server whose drive and mover are used; nil = Data (one
 	// session, LOCAL data connection). Otherwise a three-way operation over
 	// a TCP data connection.
-	Tape       *Server
-	Device     string // tape device name, e.g. nrst0a
+	Tape   *Server
+	Device string // tape device name, e.g. nrst0a
+	// Library, when set, is the changer the DMA loads cartridges with: a
+	// backup spans cartridges at end of medium, a recover loads each part.
+	Library    *Library
 	Butype     string // dump
 	Env        []wire.PVal
 	RecordSize uint32 // bytes per tape record; default 64 KiB
@@ -78,6 +81,9 @@ type Job struct {
 // BackupResult describes a finished backup.
 type BackupResult struct {
 	FileNumber int           `json:"tape_file"` // tape file (counted from 0) the image starts at
+	Device     string        `json:"device"`    // the tape device written
+	Parts      []Part        `json:"parts"`     // the cartridges holding the image, in order
+	RecordSize uint32        `json:"record_size"`
 	Bytes      uint64        `json:"bytes"`
 	Records    uint32        `json:"records"`
 	Env        []wire.PVal   `json:"env"`
@@ -104,6 +110,11 @@ const ndmpFileDir wire.FileType = 0
 type session struct {
 	data, tape *client.Client
 	recovering bool // the mover reads tape (MOVER_LISTEN in WRITE mode)
+	ch         *changer
+	obsLog     func(string)
+	// onPause, when set, handles NOTIFY_MOVER_PAUSED first (cartridge
+	// changes); handled false leaves the post to the default handling.
+	onPause func(*wire.NotifyMoverPausedPost) (handled bool, err error)
 }
 
 func open(job *Job) (*session, error) {
@@ -124,6 +135,9 @@ func open(job *Job) (*session, error) {
 }
 
 func (s *session) close() {
+	if s.ch != nil {
+		s.ch.close()
+	}
 	s.data.Close()
 	if s.tape != s.data {
 		s.tape.Close()
@@ -133,11 +147,11 @@ func (s *session) close() {
 func (s *session) threeWay() bool { return s.tape != s.data }
 
 // connect sets up the mover and the data connection in the given mode.
-func (s *session) connect(mode wire.MoverMode, recordSize uint32) error {
+func (s *session) connect(mode wire.MoverMode, recordSize uint32, windowLen uint64) error {
 	if err := s.tape.MoverSetRecordSize(recordSize); err != nil {
 		return fmt.Errorf("MOVER_SET_RECORD_SIZE %d: %w", recordSize, err)
 	}
-	if err := s.tape.MoverSetWindow(0, ^uint64(0)); err != nil {
+	if err := s.tape.MoverSetWindow(0, windowLen); err != nil {
 		return fmt.Errorf("MOVER_SET_WINDOW: %w", err)
 	}
 	at := wire.AddrLocal
@@ -247,6 +261,16 @@ func (s *session) run(ctx context.Context, obs Observer, started time.Time) (*ru
 				st.logs = append(st.logs, fmt.Sprintf("MOVER_READ %d+%d: %v", b.Offset, b.Length, err))
 			}
 		case *wire.NotifyMoverPausedPost:
+			if s.onPause != nil {
+				if handled, err := s.onPause(b); handled {
+					if err != nil && st.pauseErr == nil {
+						st.pauseErr = err
+						_ = s.data.DataAbort()
+						_ = s.tape.MoverAbort()
+					}
+					return
+				}
+			}
 			if b.Reason == wire.MoverPauseEOF && s.recovering {
 				// The filemark after the image: the stream is over. Closing
 				// the mover ends the data connection, which the data agent
@@ -262,7 +286,7 @@ func (s *session) run(ctx context.Context, obs Observer, started time.Time) (*ru
 			}
 			// A single cartridge: end of medium or a seek outside the window
 			// cannot be served; stop the operation cleanly.
-			st.pauseErr = fmt.Errorf("mover paused (%s) at byte %d: no further cartridge to load", pauseName(b.Reason), b.SeekPosition)
+			st.pauseErr = fmt.Errorf("mover paused (%s) at byte %d: no further cartridge to load without a media changer (use a library to span cartridges)", pauseName(b.Reason), b.SeekPosition)
 			_ = s.tape.MoverAbort()
 		case *wire.FHAddDirPost:
 			st.dirs = append(st.dirs, b.Dirs...)
@@ -354,7 +378,10 @@ func haltError(what string, st *runState) error {
 }
 
 // Backup runs one backup to the tape, appending after the images already
-// on it, and ends the image with a filemark.
+// on it, and ends the image with a filemark. With job.Library the DMA
+// keeps the cartridge in the drive (or loads the first full slot's), and
+// at end of medium finishes the cartridge, loads the next full slot's and
+// continues: the result lists every part.
 func Backup(ctx context.Context, job Job) (*BackupResult, error) {
 	started := time.Now()
 	if job.RecordSize == 0 {
@@ -365,12 +392,35 @@ func Backup(ctx context.Context, job Job) (*BackupResult, error) {
 		return nil, err
 	}
 	defer s.close()
-	fileNo, err := s.openTape(job.Device, wire.TapeRDWRMode, true)
+	s.obsLog = job.Observer.Log
+	device := job.Device
+	first := Part{}
+	if job.Library != nil {
+		if s.ch, err = openChanger(s.tape, job.Library, job.Device); err != nil {
+			return nil, err
+		}
+		device = s.ch.device
+		if first.Cartridge, first.Slot, err = s.ch.loadedOrFirst(); err != nil {
+			return nil, err
+		}
+	}
+	fileNo, err := s.openTape(device, wire.TapeRDWRMode, true)
 	if err != nil {
 		return nil, err
 	}
-	defer s.tape.TapeClose()
-	if err := s.connect(wire.MoverModeRead, job.RecordSize); err != nil {
+	defer func() { _ = s.tape.TapeClose() }()
+	first.TapeFile = fileNo
+	parts := []Part{first}
+	used := map[string]bool{}
+	if s.ch != nil {
+		s.onPause = func(b *wire.NotifyMoverPausedPost) (bool, error) {
+			if b.Reason != wire.MoverPauseEOM {
+				return false, nil
+			}
+			return true, s.spanBackup(b.SeekPosition, &parts, used)
+		}
+	}
+	if err := s.connect(wire.MoverModeRead, job.RecordSize, ^uint64(0)); err != nil {
 		return nil, err
 	}
 	if err := s.data.DataStartBackup(job.Butype, job.Env); err != nil {
@@ -381,7 +431,7 @@ func Backup(ctx context.Context, job Job) (*BackupResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &BackupResult{FileNumber: fileNo, Logs: st.logs}
+	res := &BackupResult{FileNumber: fileNo, Device: device, Parts: parts, RecordSize: job.RecordSize, Logs: st.logs}
 	if err := haltError("backup", st); err != nil {
 		_ = s.data.DataStop()
 		_ = s.tape.MoverStop()
@@ -395,7 +445,11 @@ func Backup(ctx context.Context, job Job) (*BackupResult, error) {
 	}
 	if ms, err := s.tape.MoverGetState(); err == nil {
 		res.Records = ms.RecordNum
+		if last := &parts[len(parts)-1]; ms.BytesMoved >= last.Offset {
+			last.Bytes = ms.BytesMoved - last.Offset
+		}
 	}
+	res.Parts = parts
 	if err := s.data.DataStop(); err != nil {
 		return res, fmt.Errorf("DATA_STOP: %w", err)
 	}
@@ -413,29 +467,81 @@ func Backup(ctx context.Context, job Job) (*BackupResult, error) {
 	return res, nil
 }
 
-// Recover restores from the image at tape file fileNumber. names empty
-// restores everything (into the FILESYSTEM given in job.Env).
+// Recover restores from the image at tape file fileNumber of the cartridge
+// in job.Device. names empty restores everything (into the FILESYSTEM
+// given in job.Env).
 func Recover(ctx context.Context, job Job, fileNumber int, names []wire.Name) (*RecoverResult, error) {
+	return RecoverImage(ctx, job, []Part{{TapeFile: fileNumber}}, names)
+}
+
+// RecoverImage restores from an image made of parts (Backup's result).
+// With job.Library the DMA loads each part's cartridge in turn (and the
+// first one, when the drive holds another); without, the drive must hold
+// the only part's cartridge. The mover window covers one part at a time:
+// when the data agent reads past it (the end of a part, or a direct
+// access offset on another part) the mover pauses and the DMA loads the
+// part that holds the offset, positions it and moves the window.
+func RecoverImage(ctx context.Context, job Job, parts []Part, names []wire.Name) (*RecoverResult, error) {
 	started := time.Now()
 	if job.RecordSize == 0 {
 		job.RecordSize = defaultRecordSize
+	}
+	if err := checkParts(parts, job.RecordSize); err != nil {
+		return nil, fmt.Errorf("image on %s: %w", DescribeParts(parts), err)
+	}
+	if len(parts) > 1 && job.Library == nil {
+		return nil, fmt.Errorf("the image spans %d cartridges, %s: restore it through the media changer (a library) so each can be loaded in turn", len(parts), DescribeParts(parts))
 	}
 	s, err := open(&job)
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
-	if _, err := s.openTape(job.Device, wire.TapeReadMode, false); err != nil {
+	s.obsLog = job.Observer.Log
+	device := job.Device
+	if job.Library != nil {
+		if s.ch, err = openChanger(s.tape, job.Library, job.Device); err != nil {
+			return nil, err
+		}
+		device = s.ch.device
+		if parts[0].Cartridge == "" {
+			return nil, errors.New("the image's cartridge is not known: restore it with the tape device, not the library")
+		}
+		if _, err := s.ch.loadBarcode(parts[0].Cartridge); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := s.openTape(device, wire.TapeReadMode, false); err != nil {
 		return nil, err
 	}
-	defer s.tape.TapeClose()
-	if fileNumber > 0 {
-		if resid, err := s.tape.TapeMTIO(wire.MTIOFSF, uint32(fileNumber)); err != nil || resid != 0 {
-			return nil, fmt.Errorf("position %s at tape file %d: residual %d: %v", job.Device, fileNumber, resid, err)
+	defer func() { _ = s.tape.TapeClose() }()
+	if fn := parts[0].TapeFile; fn > 0 {
+		if resid, err := s.tape.TapeMTIO(wire.MTIOFSF, uint32(fn)); err != nil || resid != 0 {
+			return nil, fmt.Errorf("position %s at tape file %d: residual %d: %v", device, fn, resid, err)
 		}
 	}
 	s.recovering = true
-	if err := s.connect(wire.MoverModeWrite, job.RecordSize); err != nil {
+	cur := 0
+	if len(parts) > 1 {
+		s.onPause = func(b *wire.NotifyMoverPausedPost) (bool, error) {
+			if b.Reason != wire.MoverPauseSeek && b.Reason != wire.MoverPauseEOF {
+				return false, nil
+			}
+			i := partAt(parts, b.SeekPosition)
+			if b.Reason == wire.MoverPauseEOF && (i == cur || i < 0) {
+				if cur == len(parts)-1 {
+					return false, nil // the end of the last part: the default closes the mover
+				}
+				return true, fmt.Errorf("filemark on cartridge %s at image byte %d, before the end of part %d (byte %d)", parts[cur].Cartridge, b.SeekPosition, cur+1, parts[cur].Offset+parts[cur].Bytes)
+			}
+			if i < 0 {
+				return true, fmt.Errorf("image byte %d is in no part of the image (%s)", b.SeekPosition, DescribeParts(parts))
+			}
+			return true, s.switchPart(parts, i, &cur)
+		}
+	}
+	_, wlen := window(parts, 0)
+	if err := s.connect(wire.MoverModeWrite, job.RecordSize, wlen); err != nil {
 		return nil, err
 	}
 	if err := s.data.DataStartRecover(job.Butype, job.Env, names); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"tapelab/admin"
 	"tapelab/dma"
+	"tapelab/vtl"
 )
 
 func init() { registerArea("backup", registerCatalog) }
@@ -29,11 +30,40 @@ type CatalogEntry struct {
 	DumpDate  string    `json:"dump_date,omitempty"` // returned DUMP_DATE token
 	Snapshot  string    `json:"snapshot,omitempty"`
 	Device    string    `json:"device"`
-	Cartridge string    `json:"cartridge,omitempty"` // barcode, when known
-	TapeFile  int       `json:"tape_file"`
-	Bytes     uint64    `json:"bytes"`
-	Files     int       `json:"files"`
-	Host      string    `json:"host,omitempty"` // NDMP server; "" = this node
+	Cartridge string    `json:"cartridge,omitempty"` // barcode of the first part, when known
+	TapeFile  int       `json:"tape_file"`           // tape file of the first part
+	// Parts are the cartridges the image is on, in order (one unless the
+	// backup spanned cartridges). Entries written before parts existed get
+	// one part from Cartridge and TapeFile when the catalog is read.
+	Parts      []dma.Part `json:"parts,omitempty"`
+	RecordSize uint32     `json:"record_size,omitempty"` // bytes per tape record; 0 = unknown (the default)
+	Library    string     `json:"library,omitempty"`     // the library the DMA loaded cartridges with
+	Bytes      uint64     `json:"bytes"`
+	Files      int        `json:"files"`
+	Host       string     `json:"host,omitempty"` // NDMP server; "" = this node
+}
+
+// normalize fills Parts from the single-cartridge fields of an older
+// entry, and the single-cartridge fields from the first part.
+func (e *CatalogEntry) normalize() {
+	if len(e.Parts) == 0 {
+		e.Parts = []dma.Part{{Cartridge: e.Cartridge, TapeFile: e.TapeFile, Bytes: e.Bytes}}
+		return
+	}
+	e.Cartridge, e.TapeFile = e.Parts[0].Cartridge, e.Parts[0].TapeFile
+}
+
+// Cartridges lists the barcodes of the image's parts ("?" when unknown).
+func (e CatalogEntry) Cartridges() []string {
+	var out []string
+	for _, p := range e.Parts {
+		bc := p.Cartridge
+		if bc == "" {
+			bc = "?"
+		}
+		out = append(out, bc)
+	}
+	return out
 }
 
 // CatalogAddArgs are the arguments of catalog.add.
@@ -75,6 +105,9 @@ func registerCatalog(n *Node, m *admin.Mux) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	for i := range c.entries {
+		c.entries[i].normalize()
+	}
 	n.SetArea("backup", c)
 	handle(m, "catalog.add", func(ctx context.Context, in CatalogAddArgs) (any, error) { return c.add(in) })
 	handle(m, "catalog.list", func(ctx context.Context, _ struct{}) (any, error) {
@@ -98,7 +131,50 @@ func registerCatalog(n *Node, m *admin.Mux) error {
 		}
 		return ci.Barcode, nil
 	})
+	// catalog.library resolves a library name or changer device (lib1,
+	// mc0) into what the DMA needs: the changer's device name and the
+	// library's drives with their element addresses and tape devices.
+	handle(m, "catalog.library", func(ctx context.Context, in struct {
+		Name string `json:"name"`
+	}) (any, error) {
+		return resolveLibrary(n.VTL(), in.Name)
+	})
 	return nil
+}
+
+// resolveLibrary maps a library or changer name to a dma.Library: drive
+// elements in address order, each with its no-rewind "a" device (nrst0a).
+func resolveLibrary(inv *vtl.Inventory, name string) (dma.Library, error) {
+	ch, err := inv.Changer(name)
+	if err != nil {
+		return dma.Library{}, err
+	}
+	info := ch.Info()
+	lib := dma.Library{Changer: info.Name}
+	for _, e := range ch.Status(vtl.ElementDrive) {
+		if e.Type != vtl.ElementDrive || e.Drive == "" {
+			continue
+		}
+		d, err := inv.Drive(e.Drive)
+		if err != nil {
+			return lib, err
+		}
+		dev := ""
+		for _, dn := range d.Info().DeviceNames {
+			if dn.Rewind == vtl.NoRewind && (dev == "" || dn.Suffix == 'a') {
+				dev = dn.Name
+			}
+		}
+		if dev == "" {
+			dev = "nr" + e.Drive + "a"
+		}
+		lib.Drives = append(lib.Drives, dma.LibraryDrive{Address: e.Address, Device: dev})
+	}
+	sort.Slice(lib.Drives, func(i, j int) bool { return lib.Drives[i].Address < lib.Drives[j].Address })
+	if len(lib.Drives) == 0 {
+		return lib, fmt.Errorf("library %s (media changer %s) has no tape drive", info.Library, info.Name)
+	}
+	return lib, nil
 }
 
 func (c *catalog) add(in CatalogAddArgs) (CatalogEntry, error) {
@@ -110,6 +186,7 @@ func (c *catalog) add(in CatalogAddArgs) (CatalogEntry, error) {
 		e.ID = c.entries[len(c.entries)-1].ID + 1
 	}
 	e.Files = len(in.Index)
+	e.normalize()
 	idx, err := json.Marshal(in.Index)
 	if err != nil {
 		return e, err

@@ -27,6 +27,7 @@ var ndmpFlags = []cli.Flag{
 	&cli.StringFlag{Name: "password", Usage: "NDMP password for --host", EnvVars: []string{"TAPELAB_NDMP_PASSWORD"}},
 	&cli.BoolFlag{Name: "text", Usage: "plaintext authentication instead of MD5 challenge"},
 	&cli.StringFlag{Name: "tape", Value: "nrst0a", Usage: "tape device name"},
+	&cli.StringFlag{Name: "library", Usage: "load cartridges with this library's media changer (library name or changer device, e.g. lib1 or mc0) and span cartridges; the drive is the library's first"},
 	&cli.UintFlag{Name: "record-size", Value: 64, Usage: "tape record size in KiB (4-256)"},
 	&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
 }
@@ -41,6 +42,24 @@ func endpoint(ctx context.Context, c *cli.Context, cl admin.Caller) (dma.Server,
 		return dma.Server{}, "", err
 	}
 	return dma.Server{Addr: ep.Addr, User: ep.User, Password: ep.Password, Text: c.Bool("text")}, "", nil
+}
+
+// library resolves --library into the changer and drives the DMA uses:
+// through the node for this node's server, as a bare changer device name
+// (first drive element, --tape) for a remote one.
+func library(ctx context.Context, c *cli.Context, cl admin.Caller, host string) (*dma.Library, error) {
+	name := c.String("library")
+	if name == "" {
+		return nil, nil
+	}
+	if host != "" {
+		return &dma.Library{Changer: name}, nil
+	}
+	var lib dma.Library
+	if err := cl.Call(ctx, "catalog.library", map[string]string{"name": name}, &lib); err != nil {
+		return nil, fmt.Errorf("library %s: %w", name, err)
+	}
+	return &lib, nil
 }
 
 func envValue(env []wire.PVal, name string) string {
@@ -106,18 +125,27 @@ func backupCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				pr := newProgress(fmt.Sprintf("backup %s level %d -> %s", src, c.Int("level"), c.String("tape")), c.Bool("quiet") || c.Bool("json"))
-				job := dma.Job{Data: srv, Device: c.String("tape"), Butype: "dump", Env: env, RecordSize: uint32(c.Uint("record-size")) << 10, Observer: pr.observer()}
+				lib, err := library(ctx, c, cl, host)
+				if err != nil {
+					return err
+				}
+				target := c.String("tape")
+				if lib != nil {
+					target = "library " + c.String("library")
+				}
+				pr := newProgress(fmt.Sprintf("backup %s level %d -> %s", src, c.Int("level"), target), c.Bool("quiet") || c.Bool("json"))
+				job := dma.Job{Data: srv, Device: c.String("tape"), Library: lib, Butype: "dump", Env: env, RecordSize: uint32(c.Uint("record-size")) << 10, Observer: pr.observer()}
 				res, err := dma.Backup(ctx, job)
 				if err != nil {
 					return err
 				}
 				entry := node.CatalogEntry{
 					Path: src, Butype: "dump", Level: c.Int("level"), Date: time.Now(), DumpDate: envValue(res.Env, "DUMP_DATE"),
-					Snapshot: c.String("snapshot"), Device: c.String("tape"), TapeFile: res.FileNumber, Bytes: res.Bytes, Host: host,
+					Snapshot: c.String("snapshot"), Device: res.Device, TapeFile: res.FileNumber, Bytes: res.Bytes, Host: host,
+					Parts: res.Parts, RecordSize: res.RecordSize, Library: c.String("library"),
 				}
-				if host == "" {
-					_ = cl.Call(ctx, "catalog.cartridge", map[string]string{"device": c.String("tape")}, &entry.Cartridge)
+				if host == "" && len(entry.Parts) == 1 && entry.Parts[0].Cartridge == "" {
+					_ = cl.Call(ctx, "catalog.cartridge", map[string]string{"device": res.Device}, &entry.Parts[0].Cartridge)
 				}
 				if err := cl.Call(ctx, "catalog.add", node.CatalogAddArgs{Entry: entry, Index: res.Index}, &entry); err != nil {
 					return fmt.Errorf("backup written but not cataloged: %w", err)
@@ -150,6 +178,9 @@ func backupSummary(w io.Writer, e node.CatalogEntry, r *dma.BackupResult) {
 	fmt.Fprintf(w, "Backup ID:\t%d\n", e.ID)
 	fmt.Fprintf(w, "Path:\t%s (level %d)\n", e.Path, e.Level)
 	fmt.Fprintf(w, "Tape:\t%s, cartridge %s, tape file %d\n", e.Device, orDash(e.Cartridge), e.TapeFile)
+	if len(e.Parts) > 1 {
+		fmt.Fprintf(w, "Spans:\t%d cartridges: %s\n", len(e.Parts), dma.DescribeParts(e.Parts))
+	}
 	fmt.Fprintf(w, "Bytes:\t%s in %d records\n", human(int64(e.Bytes)), r.Records)
 	fmt.Fprintf(w, "Files indexed:\t%d\n", e.Files)
 	fmt.Fprintf(w, "DUMP_DATE:\t%s\n", orDash(e.DumpDate))
@@ -184,7 +215,7 @@ func restoreCommand() *cli.Command {
 			files := c.Args().Slice()[1:]
 			to := strings.TrimRight(c.String("to"), "/")
 			return withNode(c, func(ctx context.Context, cl admin.Caller) error {
-				srv, _, err := endpoint(ctx, c, cl)
+				srv, host, err := endpoint(ctx, c, cl)
 				if err != nil {
 					return err
 				}
@@ -201,7 +232,7 @@ func restoreCommand() *cli.Command {
 				}
 				var results []*dma.RecoverResult
 				for _, e := range chain {
-					res, err := restoreImage(ctx, c, cl, srv, e, to, files)
+					res, err := restoreImage(ctx, c, cl, srv, host, e, to, files)
 					if err != nil {
 						return fmt.Errorf("restore of backup %d (level %d, tape file %d): %w", e.ID, e.Level, e.TapeFile, err)
 					}
@@ -229,11 +260,28 @@ func restoreCommand() *cli.Command {
 
 // restoreImage recovers one image: everything into to, or the named files
 // (by direct access with the catalog's fh_info unless --no-dar).
-func restoreImage(ctx context.Context, c *cli.Context, cl admin.Caller, srv dma.Server, e node.CatalogEntry, to string, files []string) (*dma.RecoverResult, error) {
-	if e.Cartridge != "" && e.Host == "" {
-		var loaded string
-		if err := cl.Call(ctx, "catalog.cartridge", map[string]string{"device": c.String("tape")}, &loaded); err == nil && loaded != e.Cartridge {
-			return nil, fmt.Errorf("backup %d is on cartridge %s but %s holds %q: load it first", e.ID, e.Cartridge, c.String("tape"), loaded)
+func restoreImage(ctx context.Context, c *cli.Context, cl admin.Caller, srv dma.Server, host string, e node.CatalogEntry, to string, files []string) (*dma.RecoverResult, error) {
+	parts := e.Parts
+	if len(parts) == 0 { // an entry from an older catalog, read remotely
+		parts = []dma.Part{{Cartridge: e.Cartridge, TapeFile: e.TapeFile}}
+	}
+	lib, err := library(ctx, c, cl, host)
+	if err != nil {
+		return nil, err
+	}
+	if lib == nil {
+		if len(parts) > 1 {
+			hint := "--library LIBRARY"
+			if e.Library != "" {
+				hint = "--library " + e.Library
+			}
+			return nil, fmt.Errorf("backup %d spans %d cartridges, %s: restore it with %s so the DMA can load each in turn", e.ID, len(parts), dma.DescribeParts(parts), hint)
+		}
+		if parts[0].Cartridge != "" && e.Host == "" {
+			var loaded string
+			if err := cl.Call(ctx, "catalog.cartridge", map[string]string{"device": c.String("tape")}, &loaded); err == nil && loaded != parts[0].Cartridge {
+				return nil, fmt.Errorf("backup %d is on cartridge %s (tape file %d) but %s holds %q: load it first (tapelab vtl tape load %s --drive ...) or restore with --library", e.ID, parts[0].Cartridge, parts[0].TapeFile, c.String("tape"), loaded, parts[0].Cartridge)
+			}
 		}
 	}
 	env := []wire.PVal{{Name: "FILESYSTEM", Value: to}, {Name: "TYPE", Value: "dump"}}
@@ -270,8 +318,12 @@ func restoreImage(ctx context.Context, c *cli.Context, cl admin.Caller, srv dma.
 		}
 	}
 	pr := newProgress(fmt.Sprintf("restore backup %d (level %d) -> %s", e.ID, e.Level, to), c.Bool("quiet") || c.Bool("json"))
-	job := dma.Job{Data: srv, Device: c.String("tape"), Butype: e.Butype, Env: env, RecordSize: uint32(c.Uint("record-size")) << 10, Observer: pr.observer()}
-	return dma.Recover(ctx, job, e.TapeFile, names)
+	rs := uint32(c.Uint("record-size")) << 10
+	if e.RecordSize != 0 && !c.IsSet("record-size") {
+		rs = e.RecordSize // the image's records: read them as written
+	}
+	job := dma.Job{Data: srv, Device: c.String("tape"), Library: lib, Butype: e.Butype, Env: env, RecordSize: rs, Observer: pr.observer()}
+	return dma.RecoverImage(ctx, job, parts, names)
 }
 
 func catalogCommand() *cli.Command {
@@ -286,7 +338,7 @@ func catalogCommand() *cli.Command {
 					return call(c, "catalog.list", nil, &es, func(w io.Writer) {
 						fmt.Fprintln(w, "ID\tPath\tLevel\tDate\tCartridge\tTape file\tSize\tFiles\tDUMP_DATE")
 						for _, e := range es {
-							fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%d\t%s\t%d\t%s\n", e.ID, e.Path, e.Level, e.Date.Format("2006-01-02 15:04:05"), orDash(e.Cartridge), e.TapeFile, human(int64(e.Bytes)), e.Files, orDash(e.DumpDate))
+							fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%d\t%s\t%d\t%s\n", e.ID, e.Path, e.Level, e.Date.Format("2006-01-02 15:04:05"), strings.Join(e.Cartridges(), ","), e.TapeFile, human(int64(e.Bytes)), e.Files, orDash(e.DumpDate))
 						}
 						fmt.Fprintf(w, "%d backups.\n", len(es))
 					})
@@ -303,6 +355,10 @@ func catalogCommand() *cli.Command {
 					return call(c, "catalog.get", node.CatalogGetArgs{ID: id, WithIndex: true}, &img, func(w io.Writer) {
 						e := img.Entry
 						fmt.Fprintf(w, "Backup %d: %s level %d, %s, cartridge %s tape file %d\n", e.ID, e.Path, e.Level, e.Date.Format(time.RFC1123), orDash(e.Cartridge), e.TapeFile)
+						fmt.Fprintln(w, "Part\tCartridge\tSlot\tTape file\tImage bytes")
+						for i, p := range e.Parts {
+							fmt.Fprintf(w, "%d\t%s\t%d\t%d\t%d-%d\n", i+1, orDash(p.Cartridge), p.Slot, p.TapeFile, p.Offset, p.Offset+p.Bytes)
+						}
 						fmt.Fprintln(w, "Path\tInode\tSize\tfh_info")
 						for _, f := range img.Index {
 							fmt.Fprintf(w, "%s\t%d\t%d\t%d\n", f.Path, f.Node, f.Size, f.FhInfo)
