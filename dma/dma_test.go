@@ -25,7 +25,7 @@ func TestBuildIndex(t *testing.T) {
 	dirs := []wire.Dir{
 		dir(2, 2, "."), dir(2, 2, ".."),
 		dir(2, 10, "d"), dir(10, 11, "a"), dir(2, 12, "b"),
-		dir(10, 12, "b-link"), // hard link to b
+		dir(10, 12, "b-link"),                                     // hard link to b
 		dir(99, 13, "orphan"), dir(98, 99, "x"), dir(99, 98, "y"), // a cycle, no root
 	}
 	nodes := []wire.Node{
