@@ -432,6 +432,9 @@ func Backup(ctx context.Context, job Job) (*BackupResult, error) {
 		return nil, err
 	}
 	res := &BackupResult{FileNumber: fileNo, Device: device, Parts: parts, RecordSize: job.RecordSize, Logs: st.logs}
+	if len(parts) > 0 {
+		res.FileNumber = parts[0].TapeFile // the first cartridge may have had no room
+	}
 	if err := haltError("backup", st); err != nil {
 		_ = s.data.DataStop()
 		_ = s.tape.MoverStop()

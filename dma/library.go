@@ -319,11 +319,18 @@ func (ch *changer) loadedOrFirst() (string, int, error) {
 func (s *session) spanBackup(pos uint64, parts *[]Part, used map[string]bool) error {
 	ch := s.ch
 	cur := &(*parts)[len(*parts)-1]
-	if _, err := s.tape.TapeMTIO(wire.MTIOEOF, 1); err != nil && !errors.Is(err, wire.EOMErr) {
-		return fmt.Errorf("filemark at the end of cartridge %s: %w", cur.Cartridge, err)
-	}
-	cur.Bytes = pos - cur.Offset
 	used[cur.Cartridge] = true
+	full := *cur
+	if pos == cur.Offset {
+		// Not a record fitted on this cartridge (it was full already): it
+		// holds no part of the image, and gets no filemark.
+		*parts = (*parts)[:len(*parts)-1]
+	} else {
+		if _, err := s.tape.TapeMTIO(wire.MTIOEOF, 1); err != nil && !errors.Is(err, wire.EOMErr) {
+			return fmt.Errorf("filemark at the end of cartridge %s: %w", cur.Cartridge, err)
+		}
+		cur.Bytes = pos - cur.Offset
+	}
 	_, _ = s.tape.TapeMTIO(wire.MTIOOFF, 1) // the changer unloads anyway
 	if err := s.tape.TapeClose(); err != nil {
 		return fmt.Errorf("TAPE_CLOSE %s: %w", ch.device, err)
@@ -338,7 +345,7 @@ func (s *session) spanBackup(pos uint64, parts *[]Part, used map[string]bool) er
 		}
 		next, ok := nextCartridge(els, used)
 		if !ok {
-			return fmt.Errorf("end of medium on cartridge %s after %d bytes of the image: no further cartridge in the storage slots of media changer %s (used: %s)", cur.Cartridge, pos, ch.name, DescribeParts(*parts))
+			return fmt.Errorf("end of medium on cartridge %s after %d bytes of the image: no further cartridge in the storage slots of media changer %s (image so far on: %s)", full.Cartridge, pos, ch.name, DescribeParts(*parts))
 		}
 		used[next.VolTag] = true
 		if err := ch.load(next); err != nil {

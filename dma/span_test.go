@@ -182,3 +182,41 @@ func TestSpanNeedsALibrary(t *testing.T) {
 	}
 	t.Logf("error: %v", err)
 }
+
+// TestSpanAfterAFailedSpan: a backup that ran out of cartridges leaves the
+// last one at its end; after more cartridges are added the next backup
+// starts there (or on the next one when not a record fits) and its parts
+// read back.
+func TestSpanAfterAFailedSpan(t *testing.T) {
+	l := newSpanLab(t, 1<<20)
+	ctx := context.Background()
+	if _, err := dma.Backup(ctx, l.job(wire.PVal{Name: "SIZE", Value: strconv.Itoa(6 << 20)})); err == nil {
+		t.Fatal("a backup bigger than all cartridges succeeded")
+	}
+	for i := 5; i <= 6; i++ {
+		if _, err := l.inv.CreateCartridge(vtl.CartridgeSpec{Barcode: fmt.Sprintf("SP%04dL8", i), Library: "lib0", Slot: i, Capacity: 1 << 20}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const size = 3 << 19
+	res, err := dma.Backup(ctx, l.job(wire.PVal{Name: "SIZE", Value: strconv.Itoa(size)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("parts %+v", res.Parts)
+	if len(res.Parts) < 2 || res.Parts[len(res.Parts)-1].Cartridge != "SP0006L8" || res.FileNumber != res.Parts[0].TapeFile {
+		t.Fatalf("parts %+v, tape file %d", res.Parts, res.FileNumber)
+	}
+	for _, p := range res.Parts {
+		if p.Bytes == 0 {
+			t.Fatalf("empty part in %+v", res.Parts)
+		}
+	}
+	rr, err := dma.RecoverImage(ctx, l.job(wire.PVal{Name: "SIZE", Value: strconv.Itoa(size)}), res.Parts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rr.BytesRead != size {
+		t.Fatalf("read %d bytes", rr.BytesRead)
+	}
+}
