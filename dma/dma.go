@@ -394,30 +394,28 @@ func Backup(ctx context.Context, job Job) (*BackupResult, error) {
 	defer s.close()
 	s.obsLog = job.Observer.Log
 	device := job.Device
-	first := Part{}
+	var first Part
+	used := map[string]bool{}
 	if job.Library != nil {
 		if s.ch, err = openChanger(s.tape, job.Library, job.Device); err != nil {
 			return nil, err
 		}
 		device = s.ch.device
-		if first.Cartridge, first.Slot, err = s.ch.loadedOrFirst(); err != nil {
-			return nil, err
+		if first, err = s.appendCartridge(used, true, job.RecordSize); err != nil {
+			return nil, fmt.Errorf("media changer %s: %w", s.ch.name, err)
 		}
-	}
-	fileNo, err := s.openTape(device, wire.TapeRDWRMode, true)
-	if err != nil {
+	} else if first.TapeFile, err = s.openTape(device, wire.TapeRDWRMode, true); err != nil {
 		return nil, err
 	}
 	defer func() { _ = s.tape.TapeClose() }()
-	first.TapeFile = fileNo
+	fileNo := first.TapeFile
 	parts := []Part{first}
-	used := map[string]bool{}
 	if s.ch != nil {
 		s.onPause = func(b *wire.NotifyMoverPausedPost) (bool, error) {
 			if b.Reason != wire.MoverPauseEOM {
 				return false, nil
 			}
-			return true, s.spanBackup(b.SeekPosition, &parts, used)
+			return true, s.spanBackup(b.SeekPosition, &parts, used, job.RecordSize)
 		}
 	}
 	if err := s.connect(wire.MoverModeRead, job.RecordSize, ^uint64(0)); err != nil {

@@ -288,35 +288,90 @@ func (ch *changer) loadBarcode(barcode string) (int, error) {
 	return slotNumber(els, e.Addr), nil
 }
 
-// loaded returns the barcode and slot of the cartridge in the drive;
-// with none, it loads the first full slot's.
-func (ch *changer) loadedOrFirst() (string, int, error) {
-	els, err := ch.status()
-	if err != nil {
-		return "", 0, err
+// errNoCartridge: no storage slot holds a cartridge this operation can use.
+var errNoCartridge = errors.New("no further cartridge with room in the storage slots")
+
+// nearlyFull reports whether the open tape, at its append point, has less
+// room than the DMA starts an image part on: 1/32 of the cartridge (about
+// where a drive signals early warning) or two records.
+func (s *session) nearlyFull(recordSize uint32) bool {
+	st, err := s.tape.TapeGetState()
+	if err != nil || st.Unsupported&wire.TapeStateSpaceRemainUnsupported != 0 {
+		return false
 	}
-	d, _ := ch.driveElement(els)
-	if d.Full {
-		slot := 0
-		if d.SourceValid {
-			slot = slotNumber(els, d.Source)
+	low := 2 * uint64(recordSize)
+	if st.Unsupported&wire.TapeStateTotalSpaceUnsupported == 0 && st.TotalSpace/32 > low {
+		low = st.TotalSpace / 32
+	}
+	return st.SpaceRemain < low
+}
+
+// appendCartridge makes the drive hold a cartridge with room for (more of)
+// the image, opened and positioned after its last image: the cartridge
+// already in the drive when keep is set and it has room, else the first
+// full storage slot's (in slot order) not in used. Every cartridge tried
+// goes into used; one without room goes back to its slot.
+func (s *session) appendCartridge(used map[string]bool, keep bool, recordSize uint32) (Part, error) {
+	ch := s.ch
+	try := func(barcode string, slot int) (Part, bool) {
+		used[barcode] = true
+		fileNo, err := s.openTape(ch.device, wire.TapeRDWRMode, true)
+		if err == nil && !s.nearlyFull(recordSize) {
+			return Part{Cartridge: barcode, Slot: slot, TapeFile: fileNo}, true
 		}
-		return d.VolTag, slot, nil
+		why := "no room left"
+		if err != nil {
+			why = err.Error()
+		}
+		if s.obsLog != nil {
+			s.obsLog(fmt.Sprintf("cartridge %s skipped: %s", barcode, why))
+		}
+		_ = s.tape.TapeClose()
+		return Part{}, false
 	}
-	e, ok := nextCartridge(els, nil)
-	if !ok {
-		return "", 0, fmt.Errorf("media changer %s: no cartridge in the drive or in any storage slot", ch.name)
+	if keep {
+		els, err := ch.status()
+		if err != nil {
+			return Part{}, err
+		}
+		if d, _ := ch.driveElement(els); d.Full {
+			slot := 0
+			if d.SourceValid {
+				slot = slotNumber(els, d.Source)
+			}
+			if p, ok := try(d.VolTag, slot); ok {
+				return p, nil
+			}
+			if err := ch.unload(); err != nil {
+				return Part{}, err
+			}
+		}
 	}
-	if err := ch.load(e); err != nil {
-		return "", 0, err
+	for {
+		els, err := ch.status()
+		if err != nil {
+			return Part{}, err
+		}
+		next, ok := nextCartridge(els, used)
+		if !ok {
+			return Part{}, errNoCartridge
+		}
+		if err := ch.load(next); err != nil {
+			return Part{}, err
+		}
+		if p, ok := try(next.VolTag, slotNumber(els, next.Addr)); ok {
+			return p, nil
+		}
+		if err := ch.unload(); err != nil {
+			return Part{}, err
+		}
 	}
-	return e.VolTag, slotNumber(els, e.Addr), nil
 }
 
 // spanBackup finishes the current cartridge at end of medium and continues
 // the backup on the next one: filemark, unload, load, append point, then
 // MOVER_CONTINUE. pos is the image byte where the next part starts.
-func (s *session) spanBackup(pos uint64, parts *[]Part, used map[string]bool) error {
+func (s *session) spanBackup(pos uint64, parts *[]Part, used map[string]bool, recordSize uint32) error {
 	ch := s.ch
 	cur := &(*parts)[len(*parts)-1]
 	used[cur.Cartridge] = true
@@ -338,41 +393,22 @@ func (s *session) spanBackup(pos uint64, parts *[]Part, used map[string]bool) er
 	if err := ch.unload(); err != nil {
 		return err
 	}
-	for {
-		els, err := ch.status()
-		if err != nil {
-			return err
-		}
-		next, ok := nextCartridge(els, used)
-		if !ok {
-			return fmt.Errorf("end of medium on cartridge %s after %d bytes of the image: no further cartridge in the storage slots of media changer %s (image so far on: %s)", full.Cartridge, pos, ch.name, DescribeParts(*parts))
-		}
-		used[next.VolTag] = true
-		if err := ch.load(next); err != nil {
-			return err
-		}
-		fileNo, err := s.openTape(ch.device, wire.TapeRDWRMode, true)
-		if err != nil {
-			// A write-protected or unreadable cartridge: put it back and
-			// try the next one.
-			if s.obsLog != nil {
-				s.obsLog(fmt.Sprintf("cartridge %s skipped: %v", next.VolTag, err))
-			}
-			_ = s.tape.TapeClose()
-			if uerr := ch.unload(); uerr != nil {
-				return uerr
-			}
-			continue
-		}
-		*parts = append(*parts, Part{Cartridge: next.VolTag, Slot: slotNumber(els, next.Addr), TapeFile: fileNo, Offset: pos})
-		if s.obsLog != nil {
-			s.obsLog(fmt.Sprintf("end of medium: continuing on cartridge %s (slot %d, tape file %d) at image byte %d", next.VolTag, slotNumber(els, next.Addr), fileNo, pos))
-		}
-		if err := s.tape.MoverContinue(); err != nil {
-			return fmt.Errorf("MOVER_CONTINUE on %s: %w", next.VolTag, err)
-		}
-		return nil
+	next, err := s.appendCartridge(used, false, recordSize)
+	if errors.Is(err, errNoCartridge) {
+		return fmt.Errorf("end of medium on cartridge %s after %d bytes of the image: %w of media changer %s (image so far on: %s)", full.Cartridge, pos, err, ch.name, DescribeParts(*parts))
 	}
+	if err != nil {
+		return err
+	}
+	next.Offset = pos
+	*parts = append(*parts, next)
+	if s.obsLog != nil {
+		s.obsLog(fmt.Sprintf("end of medium: continuing on cartridge %s (slot %d, tape file %d) at image byte %d", next.Cartridge, next.Slot, next.TapeFile, pos))
+	}
+	if err := s.tape.MoverContinue(); err != nil {
+		return fmt.Errorf("MOVER_CONTINUE on %s: %w", next.Cartridge, err)
+	}
+	return nil
 }
 
 // switchPart positions the drive at part i of an image being recovered

@@ -183,10 +183,10 @@ func TestSpanNeedsALibrary(t *testing.T) {
 	t.Logf("error: %v", err)
 }
 
-// TestSpanAfterAFailedSpan: a backup that ran out of cartridges leaves the
-// last one at its end; after more cartridges are added the next backup
-// starts there (or on the next one when not a record fits) and its parts
-// read back.
+// TestSpanAfterAFailedSpan: a backup that ran out of cartridges leaves
+// them all full; after more cartridges are added the next backup skips the
+// full ones (nearly no room left at their append point) and starts on the
+// first new one; its parts read back.
 func TestSpanAfterAFailedSpan(t *testing.T) {
 	l := newSpanLab(t, 1<<20)
 	ctx := context.Background()
@@ -204,7 +204,7 @@ func TestSpanAfterAFailedSpan(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("parts %+v", res.Parts)
-	if len(res.Parts) < 2 || res.Parts[len(res.Parts)-1].Cartridge != "SP0006L8" || res.FileNumber != res.Parts[0].TapeFile {
+	if len(res.Parts) != 2 || res.Parts[0].Cartridge != "SP0005L8" || res.Parts[1].Cartridge != "SP0006L8" || res.FileNumber != 0 {
 		t.Fatalf("parts %+v, tape file %d", res.Parts, res.FileNumber)
 	}
 	for _, p := range res.Parts {
