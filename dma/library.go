@@ -292,16 +292,16 @@ func (ch *changer) loadBarcode(barcode string) (int, error) {
 var errNoCartridge = errors.New("no further cartridge with room in the storage slots")
 
 // nearlyFull reports whether the open tape, at its append point, has less
-// room than the DMA starts an image part on: 1/32 of the cartridge (about
-// where a drive signals early warning) or two records.
+// room than the DMA starts an image part on: two records before the last
+// 1/32 of the cartridge (about where a drive signals early warning).
 func (s *session) nearlyFull(recordSize uint32) bool {
 	st, err := s.tape.TapeGetState()
 	if err != nil || st.Unsupported&wire.TapeStateSpaceRemainUnsupported != 0 {
 		return false
 	}
 	low := 2 * uint64(recordSize)
-	if st.Unsupported&wire.TapeStateTotalSpaceUnsupported == 0 && st.TotalSpace/32 > low {
-		low = st.TotalSpace / 32
+	if st.Unsupported&wire.TapeStateTotalSpaceUnsupported == 0 {
+		low += st.TotalSpace / 32
 	}
 	return st.SpaceRemain < low
 }

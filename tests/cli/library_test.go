@@ -39,7 +39,7 @@ func TestBackupSpansLibraryCartridges(t *testing.T) {
 	t.Cleanup(func() { serve.Process.Signal(os.Interrupt); serve.Wait() })
 	waitFor(t, func() bool { return strings.Contains(serveOut.String(), "NDMP v4 on") }, "serve")
 
-	for _, v := range []string{"src", "copy", "one"} {
+	for _, v := range []string{"src", "copy", "one", "chain"} {
 		l.run("volume", "create", "/vs1/"+v, "--size", "64m")
 	}
 	mnt := func(vol string) string {
@@ -65,7 +65,7 @@ func TestBackupSpansLibraryCartridges(t *testing.T) {
 	}
 
 	l.run("vtl", "library", "create", "lib1", "--drives", "1", "--slots", "8")
-	barcodes := []string{"LB0001L8", "LB0002L8", "LB0003L8", "LB0004L8", "LB0005L8"}
+	barcodes := []string{"LB0001L8", "LB0002L8", "LB0003L8", "LB0004L8", "LB0005L8", "LB0006L8"}
 	for _, bc := range barcodes {
 		l.run("vtl", "tape", "create", bc, "--library", "lib1", "--capacity", "4m")
 	}
@@ -159,7 +159,47 @@ func TestBackupSpansLibraryCartridges(t *testing.T) {
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("DAR restore of %s differs from the source (%v)", far, err)
 	}
-	for _, v := range []string{"src", "copy", "one"} {
+
+	// A level 1 appends to the cartridge left in the drive (the last part's);
+	// restoring it applies the spanned level 0 first, both via the library.
+	if err := os.WriteFile(filepath.Join(src, "d1", "f1"), []byte("changed after level 0\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(src, "d0", "f0")); err != nil {
+		t.Fatal(err)
+	}
+	var b2 struct {
+		Backup struct {
+			ID    int
+			Parts []partJSON
+		}
+	}
+	l.json(&b2, "backup", "/vs1/src", "--level", "1", "--library", "lib1")
+	// (Files changed in the level 0's second are in the level 1 too, so it
+	// may span as well; it never continues on a cartridge the level 0
+	// filled.)
+	lastPart := parts[len(parts)-1]
+	p2 := b2.Backup.Parts
+	if len(p2) == 0 || p2[0].Cartridge != lastPart.Cartridge || p2[0].TapeFile != 1 {
+		t.Fatalf("level 1: %+v (level 0 ended on %+v)", b2.Backup, lastPart)
+	}
+	for _, p := range p2[1:] {
+		for _, full := range parts[:len(parts)-1] {
+			if p.Cartridge == full.Cartridge {
+				t.Fatalf("level 1 continued on %s, filled by the level 0: %+v", p.Cartridge, p2)
+			}
+		}
+	}
+	t.Logf("level 1 on %+v", p2)
+	out = l.run("restore", strconv.Itoa(b2.Backup.ID), "--to", "/vs1/chain", "--library", "lib1")
+	if strings.Count(out, "\n") < 3 {
+		t.Fatalf("chain restore output:\n%s", out)
+	}
+	chain := mnt("chain")
+	if out, err := exec.Command("diff", "-r", "--no-dereference", src, chain).CombinedOutput(); err != nil {
+		t.Fatalf("diff -r src chain: %v\n%s", err, out)
+	}
+	for _, v := range []string{"src", "copy", "one", "chain"} {
 		if out := l.run("volume", "check", "/vs1/"+v); !strings.Contains(out, "consistent") {
 			t.Fatalf("check %s:\n%s", v, out)
 		}
