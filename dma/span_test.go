@@ -98,6 +98,15 @@ func TestBackupSpansCartridgesAndRecovers(t *testing.T) {
 	if next < size || next-size >= spanRecord {
 		t.Fatalf("parts hold %d bytes for an image of %d", next, size)
 	}
+	dumpDate := ""
+	for _, e := range res.Env {
+		if e.Name == "DUMP_DATE" {
+			dumpDate = e.Value
+		}
+	}
+	if dumpDate != "1700000000" {
+		t.Fatalf("DATA_GET_ENV after a spanned backup: %+v", res.Env)
+	}
 	if len(res.Index) != 4 {
 		t.Fatalf("index %+v", res.Index)
 	}

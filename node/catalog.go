@@ -53,13 +53,13 @@ func (e *CatalogEntry) normalize() {
 	e.Cartridge, e.TapeFile = e.Parts[0].Cartridge, e.Parts[0].TapeFile
 }
 
-// Cartridges lists the barcodes of the image's parts ("?" when unknown).
+// Cartridges lists the barcodes of the image's parts ("-" when unknown).
 func (e CatalogEntry) Cartridges() []string {
 	var out []string
 	for _, p := range e.Parts {
 		bc := p.Cartridge
 		if bc == "" {
-			bc = "?"
+			bc = "-"
 		}
 		out = append(out, bc)
 	}
