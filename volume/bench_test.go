@@ -232,8 +232,8 @@ func BenchmarkSpaceAfterGC(b *testing.B) {
 // the CoW layer.
 func BenchmarkWriteSeq(b *testing.B) {
 	total := benchSize()
-	buf := randBlock(rand.New(rand.NewSource(4)), 1<<20)
-	for _, req := range []int{1 << 20, 128 << 10, 4 << 10} {
+	buf := randBlock(rand.New(rand.NewSource(4)), 4<<20)
+	for _, req := range []int{1 << 20, 4 << 20, 128 << 10, 4 << 10} {
 		name := "volume"
 		if req != 1<<20 {
 			name = fmt.Sprintf("volume-%dk", req>>10)
@@ -246,7 +246,7 @@ func BenchmarkWriteSeq(b *testing.B) {
 				a, _ := w.Create(RootIno, "f", 0o644, Owner{})
 				b.StartTimer()
 				for off := int64(0); off < total; off += int64(req) {
-					if _, err := w.Write(a.Ino, off, buf[off%(1<<20):][:req]); err != nil {
+					if _, err := w.Write(a.Ino, off, buf[off%(4<<20):][:req]); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -260,7 +260,7 @@ func BenchmarkWriteSeq(b *testing.B) {
 			b.StopTimer()
 			db := rawBadger(b)
 			b.StartTimer()
-			rawWrite(b, db, total, buf)
+			rawWrite(b, db, total, buf[:1<<20])
 			db.Sync()
 		}
 	})
