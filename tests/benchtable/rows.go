@@ -25,6 +25,8 @@ var rows = []row{
 	{"NDMP mover TCP (ndmjob DMA): ours vs ndmjob daemon", "./tests/ndmp", "BenchmarkMoverTCPNdmjobDMAOurs", "BenchmarkMoverTCPNdmjobDMADaemon", "MB/s", ">= 1.0x", true},
 	{"NDMP mover LOCAL (our client) vs ndmjob daemon", "./tests/ndmp", "BenchmarkMoverLocalClientOurs", "BenchmarkMoverLocalNdmjobDMADaemon", "MB/s", "", true},
 	{"NDMP mover TCP (our client) vs ndmjob daemon", "./tests/ndmp", "BenchmarkMoverTCPClientOurs", "BenchmarkMoverTCPNdmjobDMADaemon", "MB/s", "", true},
+	// DMA: a backup+recover that spans three cartridges vs one cartridge.
+	{"DMA backup+recover spanning 3 cartridges vs one", "./dma", "BenchmarkBackupRecoverSpanned", "BenchmarkBackupRecoverOneCartridge", "MB/s", "", true},
 	// Dump engine vs Linux dump/restore on the same tree (time per run).
 	{"dump backup vs Linux dump -0 -b 64", "./engines/dump", "BenchmarkBackupOurs", "BenchmarkBackupLinuxDump", "ns/op", ">= 1.0x", false},
 	{"dump restore into a volume vs Linux restore -r", "./engines/dump", "BenchmarkRestoreOurs", "BenchmarkRestoreLinux", "ns/op", ">= 1.0x", false},

@@ -61,13 +61,14 @@ func TestBackupRestoreThroughTheCLI(t *testing.T) {
 	l.run("snapshot", "create", "/vs1/src", "base")
 	var b0 struct {
 		Backup struct {
-			ID, TapeFile int `json:"tape_file"`
-			Cartridge    string
-			Files        int
+			ID        int
+			TapeFile  int `json:"tape_file"`
+			Cartridge string
+			Files     int
 		}
 	}
 	l.json(&b0, "backup", "/vs1/src", "--level", "0", "--snapshot", "base", "--tape", "nrst0a")
-	if b0.Backup.Cartridge != "TL0001L8" || b0.Backup.Files < 8 {
+	if b0.Backup.Cartridge != "TL0001L8" || b0.Backup.Files < 8 || b0.Backup.ID != 1 || b0.Backup.TapeFile != 0 {
 		t.Fatalf("level 0: %+v", b0)
 	}
 	if err := os.WriteFile(filepath.Join(src, "da", "f0"), []byte("changed after level 0\n"), 0o640); err != nil {
