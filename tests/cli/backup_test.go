@@ -18,24 +18,12 @@ import (
 func TestBackupRestoreThroughTheCLI(t *testing.T) {
 	testpeer.FUSE(t)
 	l := newLab(t)
-	serve := l.cmd("serve", "--ndmp", "127.0.0.1:0")
-	var serveOut bytes.Buffer
-	serve.Stdout, serve.Stderr = &serveOut, &serveOut
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { serve.Process.Signal(os.Interrupt); serve.Wait() })
-	waitFor(t, func() bool { return strings.Contains(serveOut.String(), "NDMP v4 on") }, "serve")
+	l.Serve()
 
-	l.run("volume", "create", "/vs1/src", "--size", "128m")
-	l.run("volume", "create", "/vs1/dst", "--size", "128m")
-	l.run("volume", "create", "/vs1/one", "--size", "32m")
-	mnt := func(vol string) string {
-		m := filepath.Join(l.dir, "mnt-"+vol)
-		l.run("volume", "mount", "/vs1/"+vol, m)
-		t.Cleanup(func() { l.try("volume", "unmount", m) })
-		return m
-	}
+	l.Run("volume", "create", "/vs1/src", "--size", "128m")
+	l.Run("volume", "create", "/vs1/dst", "--size", "128m")
+	l.Run("volume", "create", "/vs1/one", "--size", "32m")
+	mnt := func(vol string) string { return l.Mount("/vs1/" + vol) }
 	src := mnt("src")
 	tree := filepath.Join(t.TempDir(), "tree")
 	for i, sz := range []int{0, 100, 5000, 70000, 300000} {
@@ -54,11 +42,11 @@ func TestBackupRestoreThroughTheCLI(t *testing.T) {
 		t.Fatalf("cp -a: %v\n%s", err, out)
 	}
 
-	l.run("vtl", "library", "create", "lib1", "--drives", "1", "--slots", "4")
-	l.run("vtl", "tape", "create", "TL0001L8", "--library", "lib1", "--capacity", "256m")
-	l.run("vtl", "tape", "load", "TL0001L8", "--drive", "st0")
+	l.Run("vtl", "library", "create", "lib1", "--drives", "1", "--slots", "4")
+	l.Run("vtl", "tape", "create", "TL0001L8", "--library", "lib1", "--capacity", "256m")
+	l.Run("vtl", "tape", "load", "TL0001L8", "--drive", "st0")
 
-	l.run("snapshot", "create", "/vs1/src", "base")
+	l.Run("snapshot", "create", "/vs1/src", "base")
 	var b0 struct {
 		Backup struct {
 			ID        int
@@ -67,7 +55,7 @@ func TestBackupRestoreThroughTheCLI(t *testing.T) {
 			Files     int
 		}
 	}
-	l.json(&b0, "backup", "/vs1/src", "--level", "0", "--snapshot", "base", "--tape", "nrst0a")
+	l.JSON(&b0, "backup", "/vs1/src", "--level", "0", "--snapshot", "base", "--tape", "nrst0a")
 	if b0.Backup.Cartridge != "TL0001L8" || b0.Backup.Files < 8 || b0.Backup.ID != 1 || b0.Backup.TapeFile != 0 {
 		t.Fatalf("level 0: %+v", b0)
 	}
@@ -77,17 +65,17 @@ func TestBackupRestoreThroughTheCLI(t *testing.T) {
 	if err := os.Remove(filepath.Join(src, "db", "f1")); err != nil {
 		t.Fatal(err)
 	}
-	l.run("snapshot", "create", "/vs1/src", "incr")
-	out := l.run("backup", "/vs1/src", "--level", "1", "--snapshot", "incr")
+	l.Run("snapshot", "create", "/vs1/src", "incr")
+	out := l.Run("backup", "/vs1/src", "--level", "1", "--snapshot", "incr")
 	if !strings.Contains(out, "tape file 1") {
 		t.Fatalf("level 1 summary:\n%s", out)
 	}
-	if out := l.run("catalog", "list"); !strings.Contains(out, "2 backups.") {
+	if out := l.Run("catalog", "list"); !strings.Contains(out, "2 backups.") {
 		t.Fatalf("catalog:\n%s", out)
 	}
 
 	// Backup 2 is a level 1: the restore applies backup 1 first.
-	out = l.run("restore", "2", "--to", "/vs1/dst")
+	out = l.Run("restore", "2", "--to", "/vs1/dst")
 	if !strings.Contains(out, "Bytes read") {
 		t.Fatalf("restore output:\n%s", out)
 	}
@@ -97,7 +85,7 @@ func TestBackupRestoreThroughTheCLI(t *testing.T) {
 	}
 
 	// Single file by direct access from the level 0 image.
-	l.run("restore", "1", "--to", "/vs1/one", "/dc/f2")
+	l.Run("restore", "1", "--to", "/vs1/one", "/dc/f2")
 	one := mnt("one")
 	got, err := os.ReadFile(filepath.Join(one, "dc", "f2"))
 	if err != nil || len(got) != 5000 || got[0] != 3 {
@@ -107,7 +95,7 @@ func TestBackupRestoreThroughTheCLI(t *testing.T) {
 		t.Fatalf("DAR restored more than asked: %v", err)
 	}
 	for _, v := range []string{"src", "dst", "one"} {
-		if out := l.run("volume", "check", "/vs1/"+v); !strings.Contains(out, "consistent") {
+		if out := l.Run("volume", "check", "/vs1/"+v); !strings.Contains(out, "consistent") {
 			t.Fatalf("check %s:\n%s", v, out)
 		}
 	}
@@ -117,7 +105,7 @@ func TestBackupRestoreThroughTheCLI(t *testing.T) {
 func TestDemo(t *testing.T) {
 	l := newLab(t)
 	var steps []struct{ Step, Result string }
-	l.json(&steps, "demo")
+	l.JSON(&steps, "demo")
 	if len(steps) < 10 {
 		t.Fatalf("demo ran %d steps: %+v", len(steps), steps)
 	}

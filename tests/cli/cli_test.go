@@ -3,8 +3,6 @@
 package cli_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,80 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"tapelab/internal/testlab"
 	"tapelab/internal/testpeer"
 )
 
 var tapelabBin string
 
-func TestMain(m *testing.M) {
-	tapelabBin = os.Getenv("TAPELAB_BIN")
-	var tmp string
-	if tapelabBin == "" {
-		var err error
-		tmp, err = os.MkdirTemp("", "tapelab-bin")
-		if err != nil {
-			panic(err)
-		}
-		tapelabBin = filepath.Join(tmp, "tapelab")
-		cmd := exec.Command("go", "build", "-o", tapelabBin, "tapelab/cmd/tapelab")
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			panic("build tapelab: " + err.Error())
-		}
-	}
-	code := m.Run()
-	if tmp != "" {
-		os.RemoveAll(tmp)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testlab.Main(m, &tapelabBin) }
 
-// lab is one data directory; short path so the admin socket fits sun_path.
-type lab struct {
-	t   *testing.T
-	dir string
-}
+func newLab(t *testing.T) *testlab.Lab { return testlab.New(t, tapelabBin) }
 
-func newLab(t *testing.T) *lab {
-	dir, err := os.MkdirTemp("/tmp", "tl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return &lab{t: t, dir: dir}
-}
-
-func (l *lab) cmd(args ...string) *exec.Cmd {
-	c := exec.Command(tapelabBin, append([]string{"--data", l.dir}, args...)...)
-	c.Env = append(os.Environ(), "TAPELAB_DATA=")
-	return c
-}
-
-// run runs tapelab and returns stdout; it fails the test on a non-zero exit.
-func (l *lab) run(args ...string) string {
-	l.t.Helper()
-	out, errOut, err := l.try(args...)
-	if err != nil {
-		l.t.Fatalf("tapelab %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, errOut)
-	}
-	return out
-}
-
-func (l *lab) try(args ...string) (string, string, error) {
-	c := l.cmd(args...)
-	var o, e bytes.Buffer
-	c.Stdout, c.Stderr = &o, &e
-	err := c.Run()
-	return o.String(), e.String(), err
-}
-
-func (l *lab) json(v any, args ...string) {
-	l.t.Helper()
-	out := l.run(append([]string{"--json"}, args...)...)
-	if err := json.Unmarshal([]byte(out), v); err != nil {
-		l.t.Fatalf("tapelab %v: bad JSON %q: %v", args, out, err)
-	}
-}
+var waitFor = testlab.WaitFor
 
 type volInfo struct {
 	SVM, Name, State, Type string
@@ -93,10 +28,10 @@ type volInfo struct {
 	Snapshots              int
 }
 
-func checkVolumes(t *testing.T, l *lab, want int) []volInfo {
+func checkVolumes(t *testing.T, l *testlab.Lab, want int) []volInfo {
 	t.Helper()
 	var vs []volInfo
-	l.json(&vs, "volume", "list")
+	l.JSON(&vs, "volume", "list")
 	if len(vs) != want {
 		t.Fatalf("volume list: want %d volumes, got %+v", want, vs)
 	}
@@ -106,34 +41,34 @@ func checkVolumes(t *testing.T, l *lab, want int) []volInfo {
 func TestCommandsWithAndWithoutARunningNode(t *testing.T) {
 	l := newLab(t)
 	// No node running: each command opens the data directory itself.
-	l.run("volume", "create", "/vs1/vol1", "--size", "64m")
-	l.run("snapshot", "create", "/vs1/vol1", "s1")
+	l.Run("volume", "create", "/vs1/vol1", "--size", "64m")
+	l.Run("snapshot", "create", "/vs1/vol1", "s1")
 	vs := checkVolumes(t, l, 1)
 	if vs[0].SVM != "vs1" || vs[0].Name != "vol1" || vs[0].Size != 64<<20 || vs[0].State != "online" || vs[0].Snapshots != 1 {
 		t.Fatalf("volume: %+v", vs[0])
 	}
-	if out := l.run("volume", "list"); !strings.Contains(out, "vol1") || !strings.Contains(out, "Vserver") {
+	if out := l.Run("volume", "list"); !strings.Contains(out, "vol1") || !strings.Contains(out, "Vserver") {
 		t.Fatalf("volume list table:\n%s", out)
 	}
 
 	// A node running: the same commands go over the admin socket (the data
 	// directory is locked, so they could not open it themselves).
-	serve := l.cmd("serve", "--ndmp", "127.0.0.1:0")
-	var serveOut bytes.Buffer
-	serve.Stdout, serve.Stderr = &serveOut, &serveOut
+	serve := l.Cmd("serve", "--ndmp", "127.0.0.1:0")
+	serveOut := &testlab.Output{}
+	serve.Stdout, serve.Stderr = serveOut, serveOut
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { serve.Process.Kill(); serve.Wait() })
-	waitFor(t, func() bool { _, err := os.Stat(filepath.Join(l.dir, "tapelab.sock")); return err == nil }, "admin socket")
-	l.run("volume", "create", "/vs1/vol2", "--size", "32m", "--type", "DP")
-	l.run("volume", "restrict", "/vs1/vol2")
+	waitFor(t, func() bool { _, err := os.Stat(filepath.Join(l.Dir, "tapelab.sock")); return err == nil }, "admin socket")
+	l.Run("volume", "create", "/vs1/vol2", "--size", "32m", "--type", "DP")
+	l.Run("volume", "restrict", "/vs1/vol2")
 	vs = checkVolumes(t, l, 2)
 	if vs[1].Name != "vol2" || vs[1].Type != "DP" || vs[1].State != "restricted" {
 		t.Fatalf("vol2: %+v", vs[1])
 	}
 	var snaps []struct{ Name string }
-	l.json(&snaps, "snapshot", "list", "/vs1/vol1")
+	l.JSON(&snaps, "snapshot", "list", "/vs1/vol1")
 	if len(snaps) != 1 || snaps[0].Name != "s1" {
 		t.Fatalf("snapshots: %+v", snaps)
 	}
@@ -149,7 +84,7 @@ func TestCommandsWithAndWithoutARunningNode(t *testing.T) {
 
 func TestBadInputChangesNothing(t *testing.T) {
 	l := newLab(t)
-	l.run("volume", "create", "/vs1/vol1", "--size", "16m")
+	l.Run("volume", "create", "/vs1/vol1", "--size", "16m")
 	for _, args := range [][]string{
 		{"volume", "create", "/vs1/bad-name!", "--size", "16m"},
 		{"volume", "create", "/vs1/vol9", "--size", "lots"},
@@ -160,7 +95,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"snapshot", "create", "/vs1/vol1", "bad name/x"},
 		{"snapshot", "delete", "/vs1/vol1", "nope"},
 	} {
-		out, errOut, err := l.try(args...)
+		out, errOut, err := l.Try(args...)
 		if err == nil {
 			t.Errorf("tapelab %v succeeded: %s", args, out)
 			continue
@@ -175,11 +110,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 func TestMountUnmountFromAnotherShell(t *testing.T) {
 	testpeer.FUSE(t)
 	l := newLab(t)
-	l.run("volume", "create", "/vs1/vol1", "--size", "64m")
-	mnt := filepath.Join(l.dir, "mnt")
-	m := l.cmd("volume", "mount", "/vs1/vol1", mnt)
-	var mOut bytes.Buffer
-	m.Stdout, m.Stderr = &mOut, &mOut
+	l.Run("volume", "create", "/vs1/vol1", "--size", "64m")
+	mnt := filepath.Join(l.Dir, "mnt")
+	m := l.Cmd("volume", "mount", "/vs1/vol1", mnt)
+	mOut := &testlab.Output{}
+	m.Stdout, m.Stderr = mOut, mOut
 	if err := m.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -194,12 +129,12 @@ func TestMountUnmountFromAnotherShell(t *testing.T) {
 	}
 	// Another command while the mount process owns the directory: served
 	// over its admin socket.
-	l.run("snapshot", "create", "/vs1/vol1", "after_hello")
+	l.Run("snapshot", "create", "/vs1/vol1", "after_hello")
 	got, err := os.ReadFile(filepath.Join(mnt, ".snapshot", "after_hello", "hello.txt"))
 	if err != nil || string(got) != "hello tape\n" {
 		t.Fatalf(".snapshot read: %q %v", got, err)
 	}
-	l.run("volume", "unmount", mnt)
+	l.Run("volume", "unmount", mnt)
 	done := make(chan error, 1)
 	go func() { done <- m.Wait() }()
 	select {
@@ -210,18 +145,7 @@ func TestMountUnmountFromAnotherShell(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("mount process did not exit after unmount:\n%s", mOut.String())
 	}
-	if out := l.run("volume", "check", "/vs1/vol1"); !strings.Contains(out, "consistent") {
+	if out := l.Run("volume", "check", "/vs1/vol1"); !strings.Contains(out, "consistent") {
 		t.Fatalf("check:\n%s", out)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

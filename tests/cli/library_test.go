@@ -30,24 +30,12 @@ type partJSON struct {
 func TestBackupSpansLibraryCartridges(t *testing.T) {
 	testpeer.FUSE(t)
 	l := newLab(t)
-	serve := l.cmd("serve", "--ndmp", "127.0.0.1:0")
-	var serveOut bytes.Buffer
-	serve.Stdout, serve.Stderr = &serveOut, &serveOut
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { serve.Process.Signal(os.Interrupt); serve.Wait() })
-	waitFor(t, func() bool { return strings.Contains(serveOut.String(), "NDMP v4 on") }, "serve")
+	l.Serve()
 
 	for _, v := range []string{"src", "copy", "one", "chain"} {
-		l.run("volume", "create", "/vs1/"+v, "--size", "64m")
+		l.Run("volume", "create", "/vs1/"+v, "--size", "64m")
 	}
-	mnt := func(vol string) string {
-		m := filepath.Join(l.dir, "mnt-"+vol)
-		l.run("volume", "mount", "/vs1/"+vol, m)
-		t.Cleanup(func() { l.try("volume", "unmount", m) })
-		return m
-	}
+	mnt := func(vol string) string { return l.Mount("/vs1/" + vol) }
 	src := mnt("src")
 	// ~10 MB of incompressible data in a few directories.
 	rnd := rand.New(rand.NewSource(5))
@@ -64,10 +52,10 @@ func TestBackupSpansLibraryCartridges(t *testing.T) {
 		}
 	}
 
-	l.run("vtl", "library", "create", "lib1", "--drives", "1", "--slots", "8")
+	l.Run("vtl", "library", "create", "lib1", "--drives", "1", "--slots", "8")
 	barcodes := []string{"LB0001L8", "LB0002L8", "LB0003L8", "LB0004L8", "LB0005L8", "LB0006L8"}
 	for _, bc := range barcodes {
-		l.run("vtl", "tape", "create", bc, "--library", "lib1", "--capacity", "4m")
+		l.Run("vtl", "tape", "create", bc, "--library", "lib1", "--capacity", "4m")
 	}
 
 	var b1 struct {
@@ -80,7 +68,7 @@ func TestBackupSpansLibraryCartridges(t *testing.T) {
 			Files     int
 		}
 	}
-	l.json(&b1, "backup", "/vs1/src", "--level", "0", "--library", "lib1")
+	l.JSON(&b1, "backup", "/vs1/src", "--level", "0", "--library", "lib1")
 	parts := b1.Backup.Parts
 	if len(parts) < 3 || b1.Backup.Cartridge != barcodes[0] || b1.Backup.TapeFile != 0 || b1.Backup.Library != "lib1" || b1.Backup.Files < len(sizes) {
 		t.Fatalf("backup: %+v", b1.Backup)
@@ -95,7 +83,7 @@ func TestBackupSpansLibraryCartridges(t *testing.T) {
 	t.Logf("backup spans %d cartridges: %+v", len(parts), parts)
 
 	// The catalog shows every part.
-	out := l.run("catalog", "show", "1")
+	out := l.Run("catalog", "show", "1")
 	for _, p := range parts {
 		if !strings.Contains(out, p.Cartridge) {
 			t.Fatalf("catalog show lacks %s:\n%s", p.Cartridge, out)
@@ -105,21 +93,21 @@ func TestBackupSpansLibraryCartridges(t *testing.T) {
 		ID    int
 		Parts []partJSON
 	}
-	l.json(&list, "catalog", "list")
+	l.JSON(&list, "catalog", "list")
 	if len(list) != 1 || len(list[0].Parts) != len(parts) {
 		t.Fatalf("catalog list: %+v", list)
 	}
 
 	// From one drive the restore refuses, naming the cartridges and the
 	// option to use.
-	_, errOut, err := l.try("restore", "1", "--to", "/vs1/copy", "--tape", "nrst0a")
+	_, errOut, err := l.Try("restore", "1", "--to", "/vs1/copy", "--tape", "nrst0a")
 	if err == nil || !strings.Contains(errOut, "spans") || !strings.Contains(errOut, "--library lib1") || !strings.Contains(errOut, barcodes[1]) {
 		t.Fatalf("restore without the library: %v\n%s", err, errOut)
 	}
 
 	// Through the library: the DMA loads part 1's cartridge (the last part's
 	// is in the drive) and each next part at the end of the previous.
-	out = l.run("restore", "1", "--to", "/vs1/copy", "--library", "lib1")
+	out = l.Run("restore", "1", "--to", "/vs1/copy", "--library", "lib1")
 	if !strings.Contains(out, "Bytes read") {
 		t.Fatalf("restore output:\n%s", out)
 	}
@@ -138,7 +126,7 @@ func TestBackupSpansLibraryCartridges(t *testing.T) {
 			Size   uint64
 		}
 	}
-	l.json(&img, "catalog", "show", "1")
+	l.JSON(&img, "catalog", "show", "1")
 	var far string
 	var farFh, farSize uint64
 	for _, f := range img.Index {
@@ -149,7 +137,7 @@ func TestBackupSpansLibraryCartridges(t *testing.T) {
 	if far == "" || farFh < parts[1].Offset {
 		t.Fatalf("no file beyond the first part in the index: %s at %d (parts %+v)", far, farFh, parts)
 	}
-	l.run("restore", "1", "--to", "/vs1/one", "--library", "lib1", far)
+	l.Run("restore", "1", "--to", "/vs1/one", "--library", "lib1", far)
 	one := mnt("one")
 	got, err := os.ReadFile(filepath.Join(one, far))
 	if err != nil || uint64(len(got)) != farSize {
@@ -174,7 +162,7 @@ func TestBackupSpansLibraryCartridges(t *testing.T) {
 			Parts []partJSON
 		}
 	}
-	l.json(&b2, "backup", "/vs1/src", "--level", "1", "--library", "lib1")
+	l.JSON(&b2, "backup", "/vs1/src", "--level", "1", "--library", "lib1")
 	// (Files changed in the level 0's second are in the level 1 too, so it
 	// may span as well; it never continues on a cartridge the level 0
 	// filled.)
@@ -191,7 +179,7 @@ func TestBackupSpansLibraryCartridges(t *testing.T) {
 		}
 	}
 	t.Logf("level 1 on %+v", p2)
-	out = l.run("restore", strconv.Itoa(b2.Backup.ID), "--to", "/vs1/chain", "--library", "lib1")
+	out = l.Run("restore", strconv.Itoa(b2.Backup.ID), "--to", "/vs1/chain", "--library", "lib1")
 	if strings.Count(out, "\n") < 3 {
 		t.Fatalf("chain restore output:\n%s", out)
 	}
@@ -200,7 +188,7 @@ func TestBackupSpansLibraryCartridges(t *testing.T) {
 		t.Fatalf("diff -r src chain: %v\n%s", err, out)
 	}
 	for _, v := range []string{"src", "copy", "one", "chain"} {
-		if out := l.run("volume", "check", "/vs1/"+v); !strings.Contains(out, "consistent") {
+		if out := l.Run("volume", "check", "/vs1/"+v); !strings.Contains(out, "consistent") {
 			t.Fatalf("check %s:\n%s", v, out)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -14,12 +13,12 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"tapelab/internal/testlab"
 	"tapelab/internal/testpeer"
 )
 
@@ -27,152 +26,35 @@ const ndmjobPath = "/usr/lib/amanda/ndmjob"
 
 var tapelabBin string
 
-func TestMain(m *testing.M) {
-	tapelabBin = os.Getenv("TAPELAB_BIN")
-	var tmp string
-	if tapelabBin == "" {
-		var err error
-		tmp, err = os.MkdirTemp("", "tapelab-bin")
-		if err != nil {
-			panic(err)
-		}
-		tapelabBin = filepath.Join(tmp, "tapelab")
-		cmd := exec.Command("go", "build", "-o", tapelabBin, "tapelab/cmd/tapelab")
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			panic("build tapelab: " + err.Error())
-		}
-	}
-	code := m.Run()
-	if tmp != "" {
-		os.RemoveAll(tmp)
-	}
-	os.Exit(code)
-}
-
-// syncBuffer collects a child's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+func TestMain(m *testing.M) { testlab.Main(m, &tapelabBin) }
 
 // lab is a data directory with a running `tapelab serve` whose NDMP server
-// listens on a free 127.0.0.1 port (addr). The short /tmp path keeps the
-// admin socket within sun_path.
+// listens on a free 127.0.0.1 port (addr).
 type lab struct {
-	t    *testing.T
-	dir  string
+	*testlab.Lab
 	addr string
 }
-
-var ndmpAddrRE = regexp.MustCompile(`NDMP v4 on (127\.0\.0\.1:\d+)`)
 
 func newLab(t *testing.T) *lab {
 	t.Helper()
 	testpeer.FUSE(t)
-	dir, err := os.MkdirTemp("/tmp", "tlnd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	l := &lab{t: t, dir: dir}
-	serve := l.cmd("serve", "--ndmp", "127.0.0.1:0")
-	out := &syncBuffer{}
-	serve.Stdout, serve.Stderr = out, out
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { serve.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		serve.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			serve.Process.Kill()
-			<-exited
-			t.Errorf("tapelab serve did not stop on SIGINT:\n%s", tail(out.String(), 4000))
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if m := ndmpAddrRE.FindStringSubmatch(out.String()); m != nil {
-			l.addr = m[1]
-			break
-		}
-		select {
-		case <-exited:
-			t.Fatalf("tapelab serve exited:\n%s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tapelab serve did not start NDMP:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	l := &lab{Lab: testlab.New(t, tapelabBin)}
+	l.addr = l.Serve()
 	return l
-}
-
-func (l *lab) cmd(args ...string) *exec.Cmd {
-	c := exec.Command(tapelabBin, append([]string{"--data", l.dir}, args...)...)
-	c.Env = append(os.Environ(), "TAPELAB_DATA=")
-	return c
-}
-
-// run runs tapelab and returns stdout; a non-zero exit fails the test.
-func (l *lab) run(args ...string) string {
-	l.t.Helper()
-	c := l.cmd(args...)
-	var o, e bytes.Buffer
-	c.Stdout, c.Stderr = &o, &e
-	if err := c.Run(); err != nil {
-		l.t.Fatalf("tapelab %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, tail(o.String(), 4000), tail(e.String(), 4000))
-	}
-	return o.String()
-}
-
-func (l *lab) json(v any, args ...string) {
-	l.t.Helper()
-	out := l.run(append([]string{"--json"}, args...)...)
-	if err := json.Unmarshal([]byte(out), v); err != nil {
-		l.t.Fatalf("tapelab %v: bad JSON %q: %v", args, out, err)
-	}
 }
 
 // mount mounts /vs1/VOL through FUSE (held by the running node) and
 // unmounts it at cleanup, before the node stops.
-func (l *lab) mount(vol string) string {
-	l.t.Helper()
-	m := filepath.Join(l.dir, "mnt-"+vol)
-	l.run("volume", "mount", "/vs1/"+vol, m)
-	l.t.Cleanup(func() {
-		if err := l.cmd("volume", "unmount", m).Run(); err != nil {
-			exec.Command("fusermount3", "-uz", m).Run()
-		}
-	})
-	return m
-}
+func (l *lab) mount(vol string) string { return l.Mount("/vs1/" + vol) }
 
 // library makes library lib1 (one drive st0) with cartridge barcode
 // loaded in st0 when load is set.
 func (l *lab) library(barcode string, load bool) {
-	l.t.Helper()
-	l.run("vtl", "library", "create", "lib1", "--drives", "1", "--slots", "4")
-	l.run("vtl", "tape", "create", barcode, "--library", "lib1", "--capacity", "256m")
+	l.T.Helper()
+	l.Run("vtl", "library", "create", "lib1", "--drives", "1", "--slots", "4")
+	l.Run("vtl", "tape", "create", barcode, "--library", "lib1", "--capacity", "256m")
 	if load {
-		l.run("vtl", "tape", "load", barcode, "--drive", "st0")
+		l.Run("vtl", "tape", "load", barcode, "--drive", "st0")
 	}
 }
 
@@ -190,7 +72,7 @@ func ndmjob(t *testing.T, args ...string) string {
 	cmd := exec.Command(nj, args...)
 	cmd.Dir = t.TempDir()
 	out, _ := cmd.CombinedOutput()
-	return tail(string(out), 64<<10)
+	return testlab.Tail(string(out), 64<<10)
 }
 
 func mustContain(t *testing.T, out string, lines ...string) {
@@ -203,7 +85,7 @@ func mustContain(t *testing.T, out string, lines ...string) {
 		}
 	}
 	if missing {
-		t.Fatalf("output:\n%s", tail(out, 8000))
+		t.Fatalf("output:\n%s", testlab.Tail(out, 8000))
 	}
 }
 
@@ -217,17 +99,10 @@ func diffR(t *testing.T, a, b string) {
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if !regexp.MustCompile(`^File .* is a fifo while file .* is a fifo$`).MatchString(line) {
-			t.Errorf("diff -r %s %s: %v\n%s", a, b, err, tail(string(out), 4000))
+			t.Errorf("diff -r %s %s: %v\n%s", a, b, err, testlab.Tail(string(out), 4000))
 			return
 		}
 	}
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
-	}
-	return s
 }
 
 // manifest renders dir as fixtures/dump's expect-*.tsv columns, one row
@@ -383,12 +258,12 @@ func diffRows(got, want []string) string {
 	var b strings.Builder
 	for _, l := range want {
 		if !g[l] {
-			fmt.Fprintf(&b, "- %s\n", tail(l, 300))
+			fmt.Fprintf(&b, "- %s\n", testlab.Tail(l, 300))
 		}
 	}
 	for _, l := range got {
 		if !w[l] {
-			fmt.Fprintf(&b, "+ %s\n", tail(l, 300))
+			fmt.Fprintf(&b, "+ %s\n", testlab.Tail(l, 300))
 		}
 	}
 	return b.String()

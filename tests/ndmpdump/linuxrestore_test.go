@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tapelab/dma"
+	"tapelab/internal/testlab"
 	"tapelab/internal/testpeer"
 	"tapelab/ndmp/wire"
 	"tapelab/node"
@@ -27,25 +28,25 @@ var restoreTocRE = regexp.MustCompile(`^\s*(\d+)\s+\.(/.*)?$`)
 func TestLinuxRestoreOfOurBackup(t *testing.T) {
 	restore := testpeer.Program(t, "restore", "/usr/sbin/restore", "/sbin/restore")
 	l := newLab(t)
-	l.run("volume", "create", "/vs1/src", "--size", "64m")
+	l.Run("volume", "create", "/vs1/src", "--size", "64m")
 	src := l.mount("src")
 	want := fill(t, sourceTree(t), src)
 	l.library("TL0001L8", true)
 	// A first image, so ours is tape file 1, not the start of the tape.
-	l.run("backup", "/vs1/src/docs", "--level", "0", "--tape", "nrst0a", "--quiet")
+	l.Run("backup", "/vs1/src/docs", "--level", "0", "--tape", "nrst0a", "--quiet")
 	var b struct {
 		Backup struct {
 			TapeFile  int `json:"tape_file"`
 			Cartridge string
 		}
 	}
-	l.json(&b, "backup", "/vs1/src", "--level", "0", "--tape", "nrst0a")
+	l.JSON(&b, "backup", "/vs1/src", "--level", "0", "--tape", "nrst0a")
 	if b.Backup.Cartridge != "TL0001L8" || b.Backup.TapeFile != 1 {
 		t.Fatalf("backup: %+v", b)
 	}
 	img := filepath.Join(t.TempDir(), "level0.img")
 	var r node.TapeFileResult
-	l.json(&r, "vtl", "tape", "export-file", "TL0001L8", "--file", "1", "--out", img)
+	l.JSON(&r, "vtl", "tape", "export-file", "TL0001L8", "--file", "1", "--out", img)
 	st, err := os.Stat(img)
 	if err != nil || st.Size() != r.Bytes || r.Bytes < 1<<20 || !r.Terminated || r.Records < 2 {
 		t.Fatalf("export-file: %+v (file: %v %v)", r, st, err)
@@ -54,7 +55,7 @@ func TestLinuxRestoreOfOurBackup(t *testing.T) {
 	// restore -t: the table of contents names exactly the tree's paths.
 	out, err := exec.Command(restore, "-t", "-f", img).CombinedOutput()
 	if err != nil {
-		t.Fatalf("restore -t: %v\n%s", err, tail(string(out), 4000))
+		t.Fatalf("restore -t: %v\n%s", err, testlab.Tail(string(out), 4000))
 	}
 	var listed []string
 	for _, line := range strings.Split(string(out), "\n") {
@@ -68,7 +69,7 @@ func TestLinuxRestoreOfOurBackup(t *testing.T) {
 	}
 	sort.Strings(listed)
 	if d := diffRows(listed, paths(want)); d != "" {
-		t.Errorf("restore -t differs from the tree (- tree, + listed):\n%s\nrestore -t output:\n%s", d, tail(string(out), 4000))
+		t.Errorf("restore -t differs from the tree (- tree, + listed):\n%s\nrestore -t output:\n%s", d, testlab.Tail(string(out), 4000))
 	}
 
 	// restore -r into an empty directory.
@@ -77,7 +78,7 @@ func TestLinuxRestoreOfOurBackup(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader("")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("restore -r: %v\n%s", err, tail(string(out), 4000))
+		t.Fatalf("restore -r: %v\n%s", err, testlab.Tail(string(out), 4000))
 	}
 	sameTree(t, "Linux restore -r of our image", manifest(t, dir, "restoresymtable"), want)
 	if _, err := os.Stat(filepath.Join(dir, "restoresymtable")); err != nil {
@@ -94,18 +95,18 @@ func TestLinuxRestoreOfOurBackup(t *testing.T) {
 // after each the tree seen through FUSE is the fixture's expectation.
 func TestLinuxDumpImageRestoredOverNDMP(t *testing.T) {
 	l := newLab(t)
-	l.run("volume", "create", "/vs1/lx", "--size", "64m")
+	l.Run("volume", "create", "/vs1/lx", "--size", "64m")
 	l.library("TL0002L8", false) // in its slot: import-file loads it into a free drive
 	for i, f := range []string{"level0.dump", "level1.dump"} {
 		var r node.TapeFileResult
-		l.json(&r, "vtl", "tape", "import-file", "TL0002L8", "--in", filepath.Join("..", "..", "fixtures", "dump", f), "--record-size", "64k")
+		l.JSON(&r, "vtl", "tape", "import-file", "TL0002L8", "--in", filepath.Join("..", "..", "fixtures", "dump", f), "--record-size", "64k")
 		st, err := os.Stat(filepath.Join("..", "..", "fixtures", "dump", f))
 		if err != nil || r.File != i || r.Bytes != st.Size() || r.Records != (st.Size()+65535)/65536 {
 			t.Fatalf("import-file %s: %+v (%v)", f, r, err)
 		}
 	}
-	l.run("vtl", "tape", "load", "TL0002L8", "--drive", "st0")
-	l.run("ndmp", "user", "add", "restorer", "--password", "Restore-Lab-7")
+	l.Run("vtl", "tape", "load", "TL0002L8", "--drive", "st0")
+	l.Run("ndmp", "user", "add", "restorer", "--password", "Restore-Lab-7")
 	srv := dma.Server{Addr: l.addr, User: "restorer", Password: "Restore-Lab-7"}
 	for i, expect := range []string{"expect-level0.tsv", "expect-level1.tsv"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -122,9 +123,9 @@ func TestLinuxDumpImageRestoredOverNDMP(t *testing.T) {
 		// manifest leaves it out, as its manifest.py does.
 		m := l.mount("lx")
 		sameTree(t, "Linux dump "+expect[7:13]+" restored over NDMP", anonymousGroups(manifest(t, m, "lost+found")), fixtureManifest(t, expect))
-		l.run("volume", "unmount", m)
+		l.Run("volume", "unmount", m)
 	}
-	if out := l.run("volume", "check", "/vs1/lx"); !strings.Contains(out, "consistent") {
+	if out := l.Run("volume", "check", "/vs1/lx"); !strings.Contains(out, "consistent") {
 		t.Errorf("volume check:\n%s", out)
 	}
 }

@@ -16,13 +16,13 @@ import (
 // (used with MD5 challenge auth) and one with a generated password (used
 // with text auth, which is off by default: `ndmp modify --plaintext=true`).
 func (l *lab) users() (md5Agent, textAgent string) {
-	l.t.Helper()
-	l.run("ndmp", "modify", "--plaintext=true")
-	l.run("ndmp", "user", "add", "backupadm", "--password", "Tape-Lab-42")
+	l.T.Helper()
+	l.Run("ndmp", "modify", "--plaintext=true")
+	l.Run("ndmp", "user", "add", "backupadm", "--password", "Tape-Lab-42")
 	var gen struct{ User, Password string }
-	l.json(&gen, "ndmp", "generate-password", "--user", "operator")
+	l.JSON(&gen, "ndmp", "generate-password", "--user", "operator")
 	if gen.User != "operator" || len(gen.Password) < 8 {
-		l.t.Fatalf("generate-password: %+v", gen)
+		l.T.Fatalf("generate-password: %+v", gen)
 	}
 	return l.agent("4m", "backupadm", "Tape-Lab-42"), l.agent("4t", "operator", gen.Password)
 }
@@ -48,7 +48,7 @@ func moverRead(out string) int {
 func TestNdmjobDumpBackupRestore(t *testing.T) {
 	l := newLab(t)
 	for _, v := range []string{"vol1", "vol2", "vol3", "vol4"} {
-		l.run("volume", "create", "/vs1/"+v, "--size", "64m")
+		l.Run("volume", "create", "/vs1/"+v, "--size", "64m")
 	}
 	src := l.mount("vol1")
 	want := fill(t, sourceTree(t), src)
@@ -62,7 +62,7 @@ func TestNdmjobDumpBackupRestore(t *testing.T) {
 	mustContain(t, out, `SESS "Operation started"`, `DLMn "DUMP: Dumping /vs1/vol1`, `DLMn "DUMP: dumping (Pass IV) [regular files]"`,
 		`SESS "Operation ended OKAY"`, `SESS "Operation complete"`)
 	var ci vtl.CartridgeInfo
-	l.json(&ci, "vtl", "tape", "show", "TL0001L8")
+	l.JSON(&ci, "vtl", "tape", "show", "TL0001L8")
 	// ndmjob ends its image with two filemarks (the end-of-data mark).
 	if ci.Filemarks < 1 || ci.Filemarks > 2 || ci.Objects < 10 {
 		t.Fatalf("cartridge after the backup: %+v", ci)
@@ -156,7 +156,7 @@ func TestNdmjobDumpBackupRestore(t *testing.T) {
 			t.Errorf("DAR of %s: %d of %d bytes, %v", f, len(b), len(a), err)
 		}
 	}
-	if out := l.run("volume", "check", "/vs1/vol2"); !strings.Contains(out, "consistent") {
+	if out := l.Run("volume", "check", "/vs1/vol2"); !strings.Contains(out, "consistent") {
 		t.Errorf("volume check vol2:\n%s", out)
 	}
 }
@@ -165,7 +165,7 @@ func TestNdmjobDumpBackupRestore(t *testing.T) {
 // our server with butype dump: every phase passes.
 func TestNdmjobTestData(t *testing.T) {
 	l := newLab(t)
-	l.run("volume", "create", "/vs1/vol1", "--size", "32m")
+	l.Run("volume", "create", "/vs1/vol1", "--size", "32m")
 	l.library("TL0001L8", true)
 	md5, text := l.users()
 	for _, a := range []string{md5, text} {
@@ -183,7 +183,7 @@ func TestNdmjobTestData(t *testing.T) {
 func TestNdmjobExtractWithPrefix(t *testing.T) {
 	l := newLab(t)
 	for _, v := range []string{"vol1", "vol2"} {
-		l.run("volume", "create", "/vs1/"+v, "--size", "64m")
+		l.Run("volume", "create", "/vs1/"+v, "--size", "64m")
 	}
 	src := l.mount("vol1")
 	want := fill(t, sourceTree(t), src)
@@ -202,8 +202,8 @@ func TestNdmjobExtractWithPrefix(t *testing.T) {
 // a sequential (non-DAR) extract of a named directory.
 func TestNdmjobThreeWay(t *testing.T) {
 	l := newLab(t)
-	l.run("volume", "create", "/vs1/vol1", "--size", "64m")
-	l.run("volume", "create", "/vs1/vol2", "--size", "64m")
+	l.Run("volume", "create", "/vs1/vol1", "--size", "64m")
+	l.Run("volume", "create", "/vs1/vol2", "--size", "64m")
 	src := l.mount("vol1")
 	fill(t, sourceTree(t), src)
 	l.library("TL0001L8", true)
