@@ -215,6 +215,14 @@ func (t *wtx) putAt(it *badger.Iterator, prefix, val []byte, data bool) (born bo
 			olderExists = len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix)
 		}
 	}
+	return t.replace(prefix, val, data, found, oldKey, birth, oldPresent, olderExists)
+}
+
+// replace is putAt once the live version is known: found says whether
+// the record has a version (the newest: oldKey, born in birth, present or a
+// tombstone), olderExists whether an older version lies under it (only
+// needed when deleting).
+func (t *wtx) replace(prefix, val []byte, data, found bool, oldKey []byte, birth uint64, oldPresent, olderExists bool) (born bool, liveDelta int, err error) {
 	b2i := func(b bool) int {
 		if b {
 			return 1
@@ -534,12 +542,15 @@ func (v *Volume) freeOrphan(ino uint64) error {
 const freeChunk = 4096
 
 // freeBlocks turns up to freeChunk present live blocks >= from of ino into
-// holes. It reports how many it freed and whether more may remain.
+// holes. It reports how many it freed and whether more may remain. One
+// Seek per block: the key after a block's newest version is either an
+// older version of it (what putAt would look for) or the next block.
 func (t *wtx) freeBlocks(ino, from uint64) (uint64, bool, error) {
 	pfx := u64(kID(pBlock, t.v.id), ino)
 	it := t.txn.NewIterator(iterOpts(pfx))
 	defer it.Close()
 	var blks []uint64
+	var freed uint64
 	more := false
 	// The first key of each block is its newest version.
 	for item := seekLive(it, pfxBlock(t.v.id, ino, from)); item != nil; {
@@ -547,18 +558,26 @@ func (t *wtx) freeBlocks(ino, from uint64) (uint64, bool, error) {
 			more = true
 			break
 		}
-		blk := binary.BigEndian.Uint64(item.Key()[13:21])
-		if item.UserMeta()&metaTomb == 0 {
-			blks = append(blks, blk)
+		k := item.KeyCopy(nil)
+		if len(k) != len(pfx)+16 {
+			return 0, false, fmt.Errorf("block key %x: %w", k, errBadRecord)
 		}
-		if blk == math.MaxUint64 {
-			break
+		blk := binary.BigEndian.Uint64(k[13:21])
+		present := item.UserMeta()&metaTomb == 0
+		bpfx := k[:21:21]
+		item = seekLive(it, append(k[:len(k):len(k)], 0))
+		olderExists := item != nil && bytes.HasPrefix(item.Key(), bpfx)
+		if olderExists { // on to the next block
+			item = nil
+			if blk != math.MaxUint64 {
+				item = seekLive(it, pfxBlock(t.v.id, ino, blk+1))
+			}
 		}
-		item = seekLive(it, pfxBlock(t.v.id, ino, blk+1))
-	}
-	var freed uint64
-	for _, blk := range blks {
-		_, d, err := t.putAt(it, pfxBlock(t.v.id, ino, blk), nil, true)
+		if !present {
+			continue // a tombstone: already a hole
+		}
+		blks = append(blks, blk)
+		_, d, err := t.replace(bpfx, nil, true, true, k, birthOf(k), true, olderExists)
 		if err != nil {
 			return 0, false, err
 		}

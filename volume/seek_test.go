@@ -76,6 +76,42 @@ func TestPointLookupAfterFreeIsBounded(t *testing.T) {
 	})
 }
 
+// TestFreeBlocksOneSeekPerBlock: freeing a file's blocks visits each block
+// once (the key after a block's newest version is its older version or the
+// next block), with and without a snapshot holding the blocks.
+func TestFreeBlocksOneSeekPerBlock(t *testing.T) {
+	const blocks = 1024
+	for _, snap := range []bool{false, true} {
+		_, v, w := newVolume(t, 64<<20)
+		f := must[Attr](t)(w.Create(RootIno, "f", 0o644, Owner{}))
+		data := pattern(blocks*BlockSize, 3)
+		must[int](t)(w.Write(f.Ino, 0, data))
+		if snap {
+			must[SnapshotInfo](t)(v.CreateSnapshot("s"))
+			// rewrite every other block: those have an older version
+			for b := 0; b < blocks; b += 2 {
+				must[int](t)(w.Write(f.Ino, int64(b)*BlockSize, pattern(BlockSize, 4)))
+			}
+		}
+		n := seeksOf(func() { must[Attr](t)(w.SetAttr(f.Ino, SetAttrIn{Valid: SetSize, Size: 0})) })
+		limit := int64(blocks + 32)
+		if snap {
+			limit += blocks / 2 // one more Seek past each block's older version
+		}
+		if n > limit {
+			t.Errorf("snapshot %v: truncating %d blocks took %d seeks, want <= %d", snap, blocks, n, limit)
+		}
+		if a := must[Attr](t)(w.GetAttr(f.Ino)); a.Size != 0 || a.Blocks != 0 {
+			t.Errorf("after truncate: %+v", a)
+		}
+		if snap {
+			sv := must[*View](t)(v.SnapshotView("s"))
+			equal(t, readAll(t, sv, f.Ino), data)
+		}
+		checkClean(t, v)
+	}
+}
+
 // TestFreshInodeNumbersFirst: a freed inode number is not handed out
 // again while never-used numbers within the inode limit remain.
 func TestFreshInodeNumbersFirst(t *testing.T) {
