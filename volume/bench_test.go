@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -28,17 +29,37 @@ func benchSize() int64 {
 
 func benchVolume(b *testing.B, size int64) (*Store, *Volume, *View) {
 	b.Helper()
-	s, err := Open(b.TempDir(), Options{})
+	dir, err := os.MkdirTemp("", "tapelab-volbench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { s.Close() })
+	s, err := Open(dir, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchDirs[s] = dir
+	b.Cleanup(func() { dropBench(s) })
 	v, err := s.CreateVolume(Spec{SVM: "vs1", Name: "bench", Size: size, InodeLimit: 1 << 20})
 	if err != nil {
 		b.Fatal(err)
 	}
 	w, _ := v.Active()
 	return s, v, w
+}
+
+// benchDirs maps a benchmark store to its directory, so loops that make a
+// store per iteration can drop each one at once instead of keeping b.N
+// copies on disk until the benchmark ends.
+var benchDirs = map[*Store]string{}
+
+func dropBench(s *Store) {
+	dir, ok := benchDirs[s]
+	if !ok {
+		return
+	}
+	delete(benchDirs, s)
+	s.Close()
+	os.RemoveAll(dir)
 }
 
 func randBlock(r *rand.Rand, n int) []byte {
@@ -242,7 +263,7 @@ func BenchmarkWriteSeq(b *testing.B) {
 			b.SetBytes(total)
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				_, _, w := benchVolume(b, total*2)
+				s, _, w := benchVolume(b, total*2)
 				a, _ := w.Create(RootIno, "f", 0o644, Owner{})
 				b.StartTimer()
 				for off := int64(0); off < total; off += int64(req) {
@@ -251,6 +272,9 @@ func BenchmarkWriteSeq(b *testing.B) {
 					}
 				}
 				w.Fsync(a.Ino)
+				b.StopTimer()
+				dropBench(s)
+				b.StartTimer()
 			}
 		})
 	}
@@ -258,10 +282,13 @@ func BenchmarkWriteSeq(b *testing.B) {
 		b.SetBytes(total)
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
-			db := rawBadger(b)
+			db, drop := rawBadger(b)
 			b.StartTimer()
 			rawWrite(b, db, total, buf[:1<<20])
 			db.Sync()
+			b.StopTimer()
+			drop()
+			b.StartTimer()
 		}
 	})
 }
@@ -288,7 +315,7 @@ func BenchmarkReadSeq(b *testing.B) {
 		}
 	})
 	b.Run("badger-raw", func(b *testing.B) {
-		db := rawBadger(b)
+		db, _ := rawBadger(b)
 		rawWrite(b, db, total, buf)
 		out := make([]byte, 1<<20)
 		b.SetBytes(total)
@@ -322,15 +349,24 @@ func putU64(b []byte, x uint64) {
 	}
 }
 
-func rawBadger(b *testing.B) *badger.DB {
-	db, err := badger.Open(badger.DefaultOptions(b.TempDir()).WithValueThreshold(1 << 10).
-		WithCompression(options.None).WithBlockCacheSize(0).WithValueLogFileSize(64 << 20).
-		WithMemTableSize(32 << 20).WithLogger(nil).WithMetricsEnabled(false))
+// rawBadger opens a plain Badger database with the store's options; drop
+// closes and removes it (also run at the end of the benchmark).
+func rawBadger(b *testing.B) (db *badger.DB, drop func()) {
+	dir, err := os.MkdirTemp("", "tapelab-badgerbench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { db.Close() })
-	return db
+	db, err = badger.Open(badger.DefaultOptions(dir).WithValueThreshold(1 << 10).
+		WithCompression(options.None).WithBlockCacheSize(0).WithValueLogFileSize(64 << 20).
+		WithMemTableSize(32 << 20).WithLogger(nil).WithMetricsEnabled(false))
+	if err != nil {
+		os.RemoveAll(dir)
+		b.Fatal(err)
+	}
+	var once sync.Once
+	drop = func() { once.Do(func() { db.Close(); os.RemoveAll(dir) }) }
+	b.Cleanup(drop)
+	return db, drop
 }
 
 func rawWrite(b *testing.B, db *badger.DB, total int64, buf []byte) {
