@@ -29,7 +29,8 @@ func benchDriveWriteRead(b *testing.B, recSize int, compress bool) {
 	b.SetBytes(2 * int64(n) * int64(recSize))
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		v, err := Open(b.TempDir())
+		dir := scratchDir(b)
+		v, err := Open(dir)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -70,6 +71,7 @@ func benchDriveWriteRead(b *testing.B, recSize int, compress bool) {
 		b.StopTimer()
 		t.Close()
 		v.Close()
+		os.RemoveAll(dir) // one iteration's cartridge at a time on disk
 		b.StartTimer()
 	}
 }
@@ -85,7 +87,8 @@ func benchFileWriteRead(b *testing.B, recSize int) {
 	b.SetBytes(2 * int64(n) * int64(recSize))
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		f, err := os.Create(filepath.Join(b.TempDir(), "plain"))
+		dir := scratchDir(b)
+		f, err := os.Create(filepath.Join(dir, "plain"))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -108,6 +111,7 @@ func benchFileWriteRead(b *testing.B, recSize int) {
 		}
 		b.StopTimer()
 		f.Close()
+		os.RemoveAll(dir)
 		b.StartTimer()
 	}
 }
@@ -120,3 +124,14 @@ func BenchmarkFileWriteRead256K(b *testing.B)  { benchFileWriteRead(b, 256<<10) 
 // BenchmarkDriveWriteRead256KCompressed: the same with S2 compression on
 // (incompressible data: the cost of trying).
 func BenchmarkDriveWriteRead256KCompressed(b *testing.B) { benchDriveWriteRead(b, 256<<10, true) }
+
+// scratchDir is a directory for one benchmark iteration; the caller removes
+// it when the iteration ends (b.TempDir would keep b.N of them until the end).
+func scratchDir(b *testing.B) string {
+	dir, err := os.MkdirTemp("", "tapelab-vtlbench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
