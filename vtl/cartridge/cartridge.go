@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/s2"
+	"golang.org/x/sys/unix"
 )
 
 // File names inside a cartridge directory.
@@ -99,6 +100,12 @@ type Cartridge struct {
 	dir       string
 	meta      Meta
 	idx, data *os.File
+	// imap maps the index file (MAP_SHARED): appending an entry is a
+	// memory store, not a syscall, and like a write(2) it is in the page
+	// cache the moment it is made, so a killed process loses nothing.
+	// The file is grown in steps while open and cut to its entries on
+	// Close (and by Open after a crash).
+	imap      []byte
 	entries   []Entry
 	filemarks []uint64 // object numbers of filemarks, ascending
 	used      int64    // sum of stored payload bytes
@@ -199,7 +206,52 @@ func Open(dir string) (*Cartridge, error) {
 		c.data.Close()
 		return nil, fmt.Errorf("cartridge %s: %w", m.Barcode, err)
 	}
+	if err := c.mapIndex(c.indexEnd()); err != nil {
+		c.idx.Close()
+		c.data.Close()
+		return nil, fmt.Errorf("cartridge %s: map index: %w", m.Barcode, err)
+	}
 	return c, nil
+}
+
+// indexStep is how much the mapped index file grows at a time (32768
+// entries).
+const indexStep = 1 << 20
+
+// indexEnd is the index file length that holds exactly the entries.
+func (c *Cartridge) indexEnd() int { return indexHeaderSize + len(c.entries)*entrySize }
+
+// mapIndex makes the mapping hold at least need bytes, growing the file.
+func (c *Cartridge) mapIndex(need int) error {
+	if need <= len(c.imap) && c.imap != nil {
+		return nil
+	}
+	size := (need/indexStep + 1) * indexStep
+	if c.imap != nil {
+		if err := unix.Munmap(c.imap); err != nil {
+			return err
+		}
+		c.imap = nil
+	}
+	if err := c.idx.Truncate(int64(size)); err != nil {
+		return err
+	}
+	m, err := unix.Mmap(int(c.idx.Fd()), 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return err
+	}
+	c.imap = m
+	return nil
+}
+
+// putIndex stores encoded entries at object number i.
+func (c *Cartridge) putIndex(i int, b []byte) error {
+	pos := indexHeaderSize + i*entrySize
+	if err := c.mapIndex(pos + len(b)); err != nil {
+		return err
+	}
+	copy(c.imap[pos:], b)
+	return nil
 }
 
 func (c *Cartridge) load() error {
@@ -427,9 +479,7 @@ func (c *Cartridge) Truncate(i uint64) error {
 	if i >= uint64(len(c.entries)) {
 		return nil
 	}
-	if err := c.idx.Truncate(int64(indexHeaderSize + int(i)*entrySize)); err != nil {
-		return err
-	}
+	clear(c.imap[indexHeaderSize+int(i)*entrySize : c.indexEnd()])
 	if err := c.data.Truncate(c.entries[i].Offset); err != nil {
 		return err
 	}
@@ -465,7 +515,7 @@ func (c *Cartridge) AppendRecord(p []byte, compress bool) (int, error) {
 		return 0, fmt.Errorf("cartridge: write: %w", err)
 	}
 	encodeEntry(c.ebuf[:], e, uint64(len(c.entries)))
-	if _, err := c.idx.WriteAt(c.ebuf[:], int64(indexHeaderSize+len(c.entries)*entrySize)); err != nil {
+	if err := c.putIndex(len(c.entries), c.ebuf[:]); err != nil {
 		_ = c.data.Truncate(e.Offset)
 		return 0, fmt.Errorf("cartridge: write index: %w", err)
 	}
@@ -486,8 +536,7 @@ func (c *Cartridge) AppendFilemarks(n int) error {
 	for i := 0; i < n; i++ {
 		encodeEntry(buf[i*entrySize:], Entry{Offset: off, Type: TypeFilemark}, uint64(len(c.entries)+i))
 	}
-	if _, err := c.idx.WriteAt(buf, int64(indexHeaderSize+len(c.entries)*entrySize)); err != nil {
-		_ = c.idx.Truncate(int64(indexHeaderSize + len(c.entries)*entrySize))
+	if err := c.putIndex(len(c.entries), buf); err != nil {
 		return fmt.Errorf("cartridge: write index: %w", err)
 	}
 	for i := 0; i < n; i++ {
@@ -502,14 +551,17 @@ func (c *Cartridge) Sync() error {
 	if err := c.data.Sync(); err != nil {
 		return err
 	}
-	return c.idx.Sync()
+	return unix.Msync(c.imap, unix.MS_SYNC)
 }
 
-// Close closes the files.
+// Close unmaps the index, cuts it to its entries and closes the files.
 func (c *Cartridge) Close() error {
-	err := c.data.Close()
-	if e := c.idx.Close(); err == nil {
-		err = e
+	var errs []error
+	if c.imap != nil {
+		errs = append(errs, unix.Munmap(c.imap))
+		c.imap = nil
+		errs = append(errs, c.idx.Truncate(int64(c.indexEnd())))
 	}
-	return err
+	errs = append(errs, c.data.Close(), c.idx.Close())
+	return errors.Join(errs...)
 }

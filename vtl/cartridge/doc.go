@@ -40,7 +40,12 @@
 // # Crash safety
 //
 // An append writes the payload at the end of the data file, then its index
-// entry; a filemark is an index entry only. Open accepts entries while
+// entry; a filemark is an index entry only. While a cartridge is open its
+// index file is mapped (MAP_SHARED) and grown in 1 MiB steps of zeros, so
+// an entry costs a memory store rather than a write(2) and is in the page
+// cache as soon as it is made; Close cuts the file back to its entries, and
+// a zero tail left by a killed process fails the entry check like any torn
+// entry. Open accepts entries while
 // they are intact (CRC, object number), contiguous and inside the data
 // file, verifies the payload CRCs of the last 8 accepted entries (the only
 // ones a crash could leave ahead of their data), and cuts both files after
@@ -49,9 +54,9 @@
 // record is cut off, never returned. Every read checks the payload CRC
 // before returning data, so damage elsewhere is ErrBadData, never data.
 //
-// Overwriting at object i (Truncate) cuts the index first and the data file
+// Overwriting at object i (Truncate) zeroes the index entries from i on first and the data file
 // second: a crash in between leaves data bytes past the last entry, which
 // Open discards. Durability against power loss is only as good as the last
-// filemark or Sync (fsync of data, then index); a killed process loses
+// filemark or Sync (fsync of data, then msync of the index); a killed process loses
 // nothing already written.
 package cartridge
