@@ -356,9 +356,18 @@ func (m *mover) runBackup(c net.Conn, stop, done chan struct{}) {
 	m.s.mu.Lock()
 	rs := int(m.recordSize)
 	m.s.mu.Unlock()
-	buf := make([]byte, rs)
+	// Reading the next records from the data connection overlaps with
+	// writing this one to tape (the two are separate system calls on
+	// different devices; on a TCP connection this is most of the time).
+	quit := make(chan struct{})
+	defer close(quit)
+	full, free := readAhead(c, rs, moverReadAhead, quit)
 	for {
-		n, err := io.ReadFull(c, buf)
+		ch, ok := <-full
+		if !ok {
+			return // quit
+		}
+		buf, n, err := ch.buf, ch.n, ch.err
 		last := false
 		switch {
 		case err == io.EOF:
@@ -438,7 +447,51 @@ func (m *mover) runBackup(c net.Conn, stop, done chan struct{}) {
 			m.haltNow(wire.MoverHaltConnectClosed)
 			return
 		}
+		free <- buf
 	}
+}
+
+// moverReadAhead is how many records a backup mover reads ahead of the
+// tape.
+const moverReadAhead = 4
+
+// chunk is one record read from a data connection.
+type chunk struct {
+	buf []byte
+	n   int
+	err error
+}
+
+// readAhead reads records of rs bytes from c into recycled buffers until
+// an error (delivered as the last chunk) or quit. The consumer hands each
+// buffer back on free once the record is written.
+func readAhead(c net.Conn, rs, depth int, quit <-chan struct{}) (<-chan chunk, chan<- []byte) {
+	full := make(chan chunk, depth)
+	free := make(chan []byte, depth+1)
+	for i := 0; i <= depth; i++ {
+		free <- make([]byte, rs)
+	}
+	go func() {
+		defer close(full)
+		for {
+			var b []byte
+			select {
+			case b = <-free:
+			case <-quit:
+				return
+			}
+			n, err := io.ReadFull(c, b)
+			select {
+			case full <- chunk{b, n, err}:
+			case <-quit:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return full, free
 }
 
 // runRecover reads tape records and writes the requested byte ranges
