@@ -15,7 +15,7 @@ import (
 	"tapelab/engines/dump"
 	"tapelab/engines/dump/format"
 	"tapelab/engines/dump/internal/gentree"
-	"tapelab/engines/dump/internal/manifest"
+	"tapelab/internal/manifest"
 	"tapelab/internal/testpeer"
 	"tapelab/snapshot"
 	"tapelab/volume"

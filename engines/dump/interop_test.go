@@ -15,8 +15,8 @@ import (
 	"tapelab/engines/dump/format"
 	"tapelab/engines/dump/internal/gentree"
 	"tapelab/engines/dump/internal/linuxdump"
-	"tapelab/engines/dump/internal/manifest"
 	"tapelab/engines/dump/localfs"
+	"tapelab/internal/manifest"
 	"tapelab/internal/testpeer"
 )
 

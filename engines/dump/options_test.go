@@ -15,7 +15,7 @@ import (
 	"tapelab/engines"
 	"tapelab/engines/dump"
 	"tapelab/engines/dump/internal/gentree"
-	"tapelab/engines/dump/internal/manifest"
+	"tapelab/internal/manifest"
 	"tapelab/snapshot"
 	"tapelab/volume"
 )

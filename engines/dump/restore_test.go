@@ -11,8 +11,8 @@ import (
 
 	"tapelab/engines/dump"
 	"tapelab/engines/dump/format"
-	"tapelab/engines/dump/internal/manifest"
 	"tapelab/engines/dump/localfs"
+	"tapelab/internal/manifest"
 )
 
 func fixturePath(name string) string { return filepath.Join("..", "..", "fixtures", "dump", name) }

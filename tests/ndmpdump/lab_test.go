@@ -1,12 +1,7 @@
 package ndmpdump_test
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	tm "tapelab/internal/manifest"
 	"tapelab/internal/testlab"
 	"tapelab/internal/testpeer"
 )
@@ -105,130 +101,25 @@ func diffR(t *testing.T, a, b string) {
 	}
 }
 
-// manifest renders dir as fixtures/dump's expect-*.tsv columns, one row
-// per entry sorted by path:
-//
-//	path type(f/d/l/o) mode uid gid size mtime sha256|target|rdev=M,m|- hardlink-group xattrs
-//
-// size is 0 for directories, mtime (seconds) 0 for symlinks; a hard-link
-// group is named after the first of its paths ("h:path"). Top-level names
-// in skip are left out.
+// manifest renders dir as fixtures/dump's expect-*.tsv columns
+// (internal/manifest), naming hard-link groups after their first path;
+// top-level names in skip, lost+found and restoresymtable are left out.
 func manifest(t *testing.T, dir string, skip ...string) []string {
 	t.Helper()
-	type row struct {
-		cols []string
-		key  [2]uint64
-	}
-	var rows []row
-	groups := map[[2]uint64][]string{}
-	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		for _, s := range skip {
-			if rel == s {
-				if st, err := os.Lstat(p); err == nil && st.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
-		kind, data, size, mt := "o", "", st.Size, st.Mtim.Sec
-		switch st.Mode & unix.S_IFMT {
-		case unix.S_IFREG:
-			kind = "f"
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			h := sha256.New()
-			_, err = io.Copy(h, bufio.NewReaderSize(f, 1<<20))
-			f.Close()
-			if err != nil {
-				return err
-			}
-			data = hex.EncodeToString(h.Sum(nil))
-		case unix.S_IFLNK:
-			kind, mt = "l", 0
-			data, _ = os.Readlink(p)
-		case unix.S_IFDIR:
-			kind, data, size = "d", "-", 0
-		default:
-			data = fmt.Sprintf("rdev=%d,%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
-		}
-		r := row{cols: []string{rel, kind, fmt.Sprintf("%04o", st.Mode&0o7777), fmt.Sprint(st.Uid), fmt.Sprint(st.Gid),
-			fmt.Sprint(size), fmt.Sprint(mt), data, "-", xattrs(p)}}
-		if kind == "f" && st.Nlink > 1 {
-			r.key = [2]uint64{st.Dev, st.Ino}
-			groups[r.key] = append(groups[r.key], rel)
-		}
-		rows = append(rows, r)
-		return nil
-	})
+	rows, err := tm.Dir(dir, tm.Options{Skip: skip, NamedLinks: true})
 	if err != nil {
 		t.Fatalf("manifest of %s: %v", dir, err)
 	}
-	out := make([]string, 0, len(rows))
-	for _, r := range rows {
-		if g := groups[r.key]; len(g) > 1 {
-			sort.Strings(g)
-			r.cols[8] = "h:" + g[0]
-		}
-		out = append(out, strings.Join(r.cols, "\t"))
-	}
-	sort.Strings(out)
-	return out
-}
-
-func xattrs(p string) string {
-	buf := make([]byte, 64<<10)
-	n, err := unix.Llistxattr(p, buf)
-	if err != nil || n == 0 {
-		return "-"
-	}
-	var parts []string
-	for _, name := range strings.Split(string(buf[:n]), "\x00") {
-		if name == "" {
-			continue
-		}
-		v := make([]byte, 64<<10)
-		sz, err := unix.Lgetxattr(p, name, v)
-		if err != nil {
-			continue
-		}
-		parts = append(parts, name+"="+hex.EncodeToString(v[:sz]))
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ";")
+	return rows
 }
 
 // fixtureManifest reads fixtures/dump/expect-*.tsv (first ten columns).
 func fixtureManifest(t *testing.T, name string) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "fixtures", "dump", name))
+	rows, err := tm.File(filepath.Join("..", "..", "fixtures", "dump", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []string
-	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-		cols := strings.Split(line, "\t")
-		if len(cols) < 10 {
-			t.Fatalf("%s: short line %q", name, line)
-		}
-		if strings.HasPrefix(cols[8], "h") {
-			cols[8] = "h"
-		}
-		rows = append(rows, strings.Join(cols[:10], "\t"))
-	}
-	sort.Strings(rows)
 	return rows
 }
 
@@ -247,27 +138,7 @@ func anonymousGroups(rows []string) []string {
 }
 
 // diffRows is a readable difference of two manifests ("" when equal).
-func diffRows(got, want []string) string {
-	g, w := map[string]bool{}, map[string]bool{}
-	for _, l := range got {
-		g[l] = true
-	}
-	for _, l := range want {
-		w[l] = true
-	}
-	var b strings.Builder
-	for _, l := range want {
-		if !g[l] {
-			fmt.Fprintf(&b, "- %s\n", testlab.Tail(l, 300))
-		}
-	}
-	for _, l := range got {
-		if !w[l] {
-			fmt.Fprintf(&b, "+ %s\n", testlab.Tail(l, 300))
-		}
-	}
-	return b.String()
-}
+func diffRows(got, want []string) string { return tm.Diff(got, want) }
 
 func sameTree(t *testing.T, what string, got, want []string) {
 	t.Helper()

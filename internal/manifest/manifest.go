@@ -1,5 +1,5 @@
 // Package manifest renders a directory tree as the TSV manifest of
-// fixtures/dump (a Go port of the manifest.py the fixtures were made with):
+// fixtures/dump, for tests that compare restored trees (a Go port of the manifest.py the fixtures were made with):
 // one line per entry, sorted by path:
 //
 //	path type(f/d/l/o) mode uid gid size mtime sha256|target|rdev=M,m|- hardlink-group xattrs
@@ -30,6 +30,12 @@ type Options struct {
 	MtimeUsec bool
 	// NoRootMtime blanks the root directory's mtime.
 	NoRootMtime bool
+	// NamedLinks names each hard-link group after the first of its paths
+	// ("h:path") and counts only links inside dir (a file whose other
+	// names are outside shows "-"), so two trees compare equal only when
+	// the same names are linked together. Otherwise every file with more
+	// than one link shows "h" (the form File reads fixtures in).
+	NamedLinks bool
 }
 
 // Dir renders the manifest of dir.
@@ -38,8 +44,10 @@ func Dir(dir string, o Options) ([]string, error) {
 	for _, s := range o.Skip {
 		skip[s] = true
 	}
-	var rows []string
+	var cols [][]string
+	var keys [][2]uint64
 	groups := map[[2]uint64]string{}
+	members := map[[2]uint64]int{}
 	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
 		if err != nil {
 			return err
@@ -89,12 +97,18 @@ func Dir(dir string, o Options) ([]string, error) {
 			mt = 0
 		}
 		grp := "-"
+		var key [2]uint64
 		if kind == "f" && st.Nlink > 1 {
-			k := [2]uint64{st.Dev, st.Ino}
-			if _, ok := groups[k]; !ok {
-				groups[k] = "h"
+			key = [2]uint64{st.Dev, st.Ino}
+			grp = "h"
+			if o.NamedLinks {
+				// Walk visits paths in lexical order: the first is the
+				// smallest, whatever order the links were made in.
+				if _, ok := groups[key]; !ok {
+					groups[key] = "h:" + rel
+				}
+				members[key]++
 			}
-			grp = groups[k]
 		}
 		xs := "-"
 		if names, err := listX(p); err == nil && len(names) > 0 {
@@ -112,10 +126,21 @@ func Dir(dir string, o Options) ([]string, error) {
 				xs = strings.Join(parts, ";")
 			}
 		}
-		rows = append(rows, strings.Join([]string{rel, kind, fmt.Sprintf("%04o", st.Mode&0o7777),
-			fmt.Sprint(st.Uid), fmt.Sprint(st.Gid), fmt.Sprint(size), fmt.Sprint(mt), data, grp, xs}, "\t"))
+		cols = append(cols, []string{rel, kind, fmt.Sprintf("%04o", st.Mode&0o7777),
+			fmt.Sprint(st.Uid), fmt.Sprint(st.Gid), fmt.Sprint(size), fmt.Sprint(mt), data, grp, xs})
+		keys = append(keys, key)
 		return nil
 	})
+	rows := make([]string, 0, len(cols))
+	for i, c := range cols {
+		if o.NamedLinks && c[8] != "-" {
+			c[8] = "-"
+			if members[keys[i]] > 1 {
+				c[8] = groups[keys[i]]
+			}
+		}
+		rows = append(rows, strings.Join(c, "\t"))
+	}
 	sort.Strings(rows)
 	return rows, err
 }
