@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/btree"
+
 	"tapelab/admin"
 	"tapelab/dma"
 	"tapelab/vtl"
@@ -262,17 +264,44 @@ func Chain(entries []CatalogEntry, id int) ([]CatalogEntry, error) {
 	return chain, nil
 }
 
-// Lookup finds files of an index by path (exact or below a directory).
-func Lookup(index []dma.IndexEntry, p string) []dma.IndexEntry {
+// Index is a backup's file index ordered by path, for the lookups a
+// restore of named files makes (one per name; indexes of large volumes
+// hold millions of entries, in whatever order the DMA recorded them).
+type Index struct {
+	t *btree.BTreeG[dma.IndexEntry]
+}
+
+// NewIndex orders entries by path.
+func NewIndex(entries []dma.IndexEntry) *Index {
+	t := btree.NewG(32, func(a, b dma.IndexEntry) bool { return a.Path < b.Path })
+	for _, e := range entries {
+		t.ReplaceOrInsert(e)
+	}
+	return &Index{t: t}
+}
+
+// Lookup returns the entry at path p and, for a directory, everything
+// below it, in path order.
+func (x *Index) Lookup(p string) []dma.IndexEntry {
 	p = "/" + strings.Trim(p, "/")
 	var out []dma.IndexEntry
-	for _, e := range index {
-		if e.Path == p || strings.HasPrefix(e.Path, p+"/") {
+	x.t.AscendGreaterOrEqual(dma.IndexEntry{Path: p}, func(e dma.IndexEntry) bool {
+		switch {
+		case e.Path == p, strings.HasPrefix(e.Path, p+"/"):
 			out = append(out, e)
+			return true
+		case e.Path == p+"/" || strings.HasPrefix(e.Path, p) && e.Path[len(p)] < '/':
+			// Siblings such as "/a b" and "/a-b" sort between "/a" and
+			// "/a/...": skip them, the subtree follows.
+			return true
 		}
-	}
+		return false
+	})
 	return out
 }
+
+// Lookup finds files of an index by path (exact or below a directory).
+func Lookup(index []dma.IndexEntry, p string) []dma.IndexEntry { return NewIndex(index).Lookup(p) }
 
 func writeAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"

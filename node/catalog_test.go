@@ -158,3 +158,30 @@ func TestCatalogLibraryResolves(t *testing.T) {
 		t.Fatal("an unknown library resolved")
 	}
 }
+
+func TestIndexLookupSkipsSiblingsThatSortBetween(t *testing.T) {
+	// Unsorted on purpose; "/d.txt", "/d-x" and "/d x" sort between "/d" and "/d/...".
+	idx := NewIndex([]dma.IndexEntry{
+		{Path: "/d/b", Node: 5}, {Path: "/d.txt", Node: 9}, {Path: "/d", Node: 3, Dir: true},
+		{Path: "/d-x", Node: 10}, {Path: "/d x", Node: 11}, {Path: "/d/a", Node: 4}, {Path: "/e", Node: 6}, {Path: "/d/c/z", Node: 7},
+	})
+	var got []uint64
+	for _, e := range idx.Lookup("d/") {
+		got = append(got, e.Node)
+	}
+	want := []uint64{3, 4, 5, 7}
+	if len(got) != len(want) {
+		t.Fatalf("lookup /d: %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("lookup /d: %v, want %v", got, want)
+		}
+	}
+	if e := idx.Lookup("/d.txt"); len(e) != 1 || e[0].Node != 9 {
+		t.Fatalf("lookup /d.txt: %+v", e)
+	}
+	if e := idx.Lookup("/nope"); len(e) != 0 {
+		t.Fatalf("lookup /nope: %+v", e)
+	}
+}

@@ -293,9 +293,10 @@ func restoreImage(ctx context.Context, c *cli.Context, cl admin.Caller, srv dma.
 		}
 		dar := !c.Bool("no-dar")
 		dirs := false
+		index := node.NewIndex(img.Index)
 		for _, f := range files {
 			rel := "/" + strings.Trim(f, "/")
-			hits := node.Lookup(img.Index, rel)
+			hits := index.Lookup(rel)
 			if len(hits) == 0 {
 				return nil, fmt.Errorf("%s is not in backup %d", rel, e.ID)
 			}

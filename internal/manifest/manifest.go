@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pkg/xattr"
 	"golang.org/x/sys/unix"
 )
 
@@ -111,15 +112,14 @@ func Dir(dir string, o Options) ([]string, error) {
 			}
 		}
 		xs := "-"
-		if names, err := listX(p); err == nil && len(names) > 0 {
+		if names, err := xattr.LList(p); err == nil && len(names) > 0 {
 			var parts []string
 			for _, n := range names {
-				v := make([]byte, 65536)
-				sz, err := unix.Lgetxattr(p, n, v)
+				v, err := xattr.LGet(p, n)
 				if err != nil {
 					continue
 				}
-				parts = append(parts, n+"="+hex.EncodeToString(v[:sz]))
+				parts = append(parts, n+"="+hex.EncodeToString(v))
 			}
 			sort.Strings(parts)
 			if len(parts) > 0 {
@@ -143,21 +143,6 @@ func Dir(dir string, o Options) ([]string, error) {
 	}
 	sort.Strings(rows)
 	return rows, err
-}
-
-func listX(p string) ([]string, error) {
-	buf := make([]byte, 65536)
-	n, err := unix.Llistxattr(p, buf)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, s := range strings.Split(string(buf[:n]), "\x00") {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out, nil
 }
 
 // File reads an expected manifest (fixtures/dump/expect-*.tsv), keeping

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pkg/xattr"
 	"golang.org/x/sys/unix"
 
 	"tapelab/engines/dump"
@@ -211,33 +212,20 @@ func (s *Source) Resolve(path string) (dump.Attr, error) {
 }
 
 func listXattrs(p string) ([]format.Xattr, error) {
-	sz, err := unix.Llistxattr(p, nil)
-	if err != nil || sz == 0 {
+	names, err := xattr.LList(p)
+	if err != nil {
 		if errors.Is(err, syscall.ENOTSUP) {
 			return nil, nil
 		}
 		return nil, err
 	}
-	buf := make([]byte, sz)
-	sz, err = unix.Llistxattr(p, buf)
-	if err != nil {
-		return nil, err
-	}
 	var out []format.Xattr
-	for _, name := range strings.Split(strings.TrimRight(string(buf[:sz]), "\x00"), "\x00") {
-		if name == "" {
-			continue
-		}
-		vs, err := unix.Lgetxattr(p, name, nil)
+	for _, name := range names {
+		v, err := xattr.LGet(p, name)
 		if err != nil {
-			continue
+			continue // removed meanwhile
 		}
-		v := make([]byte, vs)
-		vs, err = unix.Lgetxattr(p, name, v)
-		if err != nil {
-			continue
-		}
-		out = append(out, format.Xattr{Name: name, Value: v[:vs]})
+		out = append(out, format.Xattr{Name: name, Value: v})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -365,7 +353,7 @@ func (t Target) SetAttr(path string, a dump.Attr) error {
 
 // SetXattr implements dump.Target.
 func (t Target) SetXattr(path, name string, value []byte) error {
-	return unix.Lsetxattr(t.p(path), name, value, 0)
+	return xattr.LSet(t.p(path), name, value)
 }
 
 // Free implements dump.Target.
