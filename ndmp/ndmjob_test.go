@@ -3,7 +3,6 @@ package ndmp
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -30,20 +29,6 @@ func startTestServer(t *testing.T, cfg Config) (*Server, string) {
 	return srv, addr.String()
 }
 
-// buildShim compiles an LD_PRELOAD shim from testdata: gmalloc0.c makes
-// Debian's ndmjob send zero-length TAPE_WRITEs (g_malloc(0) returns NULL
-// there); skip_tbwr.c works around two client bugs of test-tape (see the file).
-func buildShim(t *testing.T, name string) string {
-	t.Helper()
-	gcc := testpeer.Program(t, "gcc")
-	so := filepath.Join(t.TempDir(), name+".so")
-	out, err := exec.Command(gcc, "-O2", "-shared", "-fPIC", "-o", so, filepath.Join("testdata", name+".c")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("building %s.so: %v\n%s", name, err, out)
-	}
-	return so
-}
-
 func runNdmjob(t *testing.T, env []string, args ...string) string {
 	t.Helper()
 	nj := testpeer.Program(t, "ndmjob", ndmjobPath)
@@ -57,7 +42,7 @@ func runNdmjob(t *testing.T, env []string, args ...string) string {
 func TestNdmjobTestTapeMemTape(t *testing.T) {
 	tape := &memTape{id: "MEM0", loaded: true}
 	_, addr := startTestServer(t, Config{Devices: &memDevices{tapes: []*memTape{tape}}})
-	shims := buildShim(t, "gmalloc0") + " " + buildShim(t, "skip_tbwr")
+	shims := testpeer.Shim(t, "gmalloc0") + " " + testpeer.Shim(t, "skip_tbwr")
 	out := runNdmjob(t, []string{"LD_PRELOAD=" + shims}, "-o", "test-tape", "-v", "-T", addr+"/4m,ndmp,ndmp", "-f", "nrst0a")
 	for _, phase := range []string{"T-OC", "T-BGS", "T-BW", "T-BR", "T-WRITE", "T-READ", "T-MTIO"} {
 		if !strings.Contains(out, "Test "+phase+" Passed") {

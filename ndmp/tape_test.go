@@ -45,7 +45,7 @@ func mtio(t *testing.T, c *client.Client, op wire.MTIOOp, count, wantResid uint3
 }
 
 // TestTapeBasicWriteAndRead replays ndmjob's phase T-BWR (which Debian's
-// ndmjob cannot run correctly on amd64, see testdata/skip_tbwr.c) step by
+// ndmjob cannot run correctly on amd64, see internal/testpeer/shims/skip_tbwr.c) step by
 // step: residuals at BOT and EOD, EOM past the last filemark, a tape label
 // written and read back byte for byte.
 func TestTapeBasicWriteAndRead(t *testing.T) {

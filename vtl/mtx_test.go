@@ -14,7 +14,7 @@ import (
 	"tapelab/vtl/scsi"
 )
 
-// serveSG serves dev on a Unix socket in the protocol of testdata/sgshim.c
+// serveSG serves dev on a Unix socket in the protocol of internal/testpeer/shims/sgshim.c
 // and returns the socket path.
 func serveSG(t *testing.T, dev scsi.Device) string {
 	t.Helper()
@@ -62,17 +62,8 @@ func serveSG(t *testing.T, dev scsi.Device) string {
 	return sock
 }
 
-// sgShim builds testdata/sgshim.c into an LD_PRELOAD library.
-func sgShim(t *testing.T) string {
-	t.Helper()
-	gcc := testpeer.Program(t, "gcc", "/usr/bin/gcc")
-	so := filepath.Join(t.TempDir(), "sgshim.so")
-	if out, err := exec.Command(gcc, "-shared", "-fPIC", "-O2", "-o", so, "testdata/sgshim.c", "-ldl").CombinedOutput(); err != nil {
-		// gcc needs libc6-dev's headers (only a Recommends of Debian's gcc).
-		testpeer.Unavailable(t, "building the SG_IO shim (needs gcc and libc6-dev): %v\n%s", err, out)
-	}
-	return so
-}
+// sgShim builds the SG_IO shim (internal/testpeer/shims/sgshim.c).
+func sgShim(t *testing.T) string { return testpeer.Shim(t, "sgshim") }
 
 // TestMtxAgainstChanger runs the real mtx (what Amanda and Bacula scripts
 // call) against our medium changer through the SG_IO shim.

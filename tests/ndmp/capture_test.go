@@ -64,7 +64,7 @@ func TestTsharkDecodesSession(t *testing.T) {
 	mustContain(t, string(out), `SESS "Operation ended OKAY"`)
 	// The conformance series and a robot query put every TAPE, MOVER,
 	// DATA and SCSI message (and many error replies) on the wire.
-	shims := buildShim(t, "gmalloc0") + " " + buildShim(t, "skip_tbwr")
+	shims := testpeer.Shim(t, "gmalloc0") + " " + testpeer.Shim(t, "skip_tbwr")
 	tt := ns.command(nj, "-o", "test-tape", "-T", A, "-f", "nrst0a")
 	tt.Env = append(os.Environ(), "LD_PRELOAD="+shims)
 	out, _ = tt.CombinedOutput()

@@ -75,18 +75,6 @@ func newLabLoaded(t *testing.T, cfg ndmp.Config, load bool) *lab {
 // agent is the ndmjob agent string for the lab with flags (4, 4m, 4t).
 func (l *lab) agent(flags string) string { return l.addr + "/" + flags + ",ndmp,ndmp" }
 
-// buildShim compiles an LD_PRELOAD shim from testdata with gcc.
-func buildShim(t *testing.T, name string) string {
-	t.Helper()
-	gcc := testpeer.Program(t, "gcc")
-	so := filepath.Join(t.TempDir(), name+".so")
-	out, err := exec.Command(gcc, "-O2", "-shared", "-fPIC", "-o", so, filepath.Join("testdata", name+".c")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("building %s.so: %v\n%s", name, err, out)
-	}
-	return so
-}
-
 // ndmjob runs ndmjob and returns its output (it often exits 0 on failure:
 // callers assert on the lines).
 func ndmjob(t *testing.T, env []string, args ...string) string {

@@ -9,6 +9,7 @@ import (
 
 	"strings"
 
+	"tapelab/internal/testpeer"
 	"tapelab/ndmp/client"
 	"tapelab/ndmp/wire"
 	"tapelab/vtl"
@@ -37,7 +38,7 @@ func TestNdmjobQueryAgents(t *testing.T) {
 
 func TestNdmjobTestTape(t *testing.T) {
 	l := newLab(t, ndmpConfigWithFS())
-	shims := buildShim(t, "gmalloc0") + " " + buildShim(t, "skip_tbwr")
+	shims := testpeer.Shim(t, "gmalloc0") + " " + testpeer.Shim(t, "skip_tbwr")
 	out := ndmjob(t, []string{"LD_PRELOAD=" + shims}, "-o", "test-tape", "-v", "-T", l.agent("4m"), "-f", "nrst0a")
 	mustContain(t, out, "Test T-OC Passed", "Test T-BGS Passed", "Test T-BW Passed", "Test T-BR Passed",
 		"Test T-WRITE Passed", "Test T-READ Passed", "Test T-MTIO Passed", "FINAL test-tape Passed")
