@@ -2,19 +2,12 @@ package dma_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"tapelab/dma"
-	"tapelab/engines"
-	"tapelab/ndmp"
-	"tapelab/ndmp/ndmptest"
-	"tapelab/ndmp/vtldev"
 	"tapelab/ndmp/wire"
-	"tapelab/vtl"
 )
 
 // benchSize is the image size: 4 MiB, or TAPELAB_BENCH_SIZE bytes.
@@ -32,39 +25,7 @@ func benchSize(b *testing.B) int64 {
 // benchLab is newSpanLab for benchmarks: cartridges of capacity bytes in
 // slots 1..count.
 func benchLab(b *testing.B, capacity int64, count int) *spanLab {
-	b.Helper()
-	dir := b.TempDir()
-	inv, err := vtl.Open(filepath.Join(dir, "vtl"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { inv.Close() })
-	if _, err := inv.CreateLibrary(vtl.LibrarySpec{Name: "lib0", Drives: 1, Slots: count}); err != nil {
-		b.Fatal(err)
-	}
-	for i := 1; i <= count; i++ {
-		if _, err := inv.CreateCartridge(vtl.CartridgeSpec{Barcode: fmt.Sprintf("BN%04dL8", i), Library: "lib0", Slot: i, Capacity: capacity}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	srv, err := ndmp.NewServer(ndmp.Config{
-		Devices:     vtldev.New(inv),
-		FileSystems: fsList{{LogicalDevice: "/vs1/vol1", PhysicalDevice: "vol1", Type: "tapelab", TotalSize: 1 << 30, Status: "online"}},
-		Engines:     []engines.Engine{ndmptest.LabEngine{}},
-		DataDir:     dir,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Users().Add("ndmp", "ndmp"); err != nil {
-		b.Fatal(err)
-	}
-	a, err := srv.Listen("127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Close() })
-	return &spanLab{inv: inv, srv: dma.Server{Addr: a.String(), User: "ndmp", Password: "ndmp"}}
+	return newLibraryLab(b, capacity, count, count, "BN")
 }
 
 // benchBackupRecover backs up and recovers an image of size bytes through

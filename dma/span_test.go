@@ -28,20 +28,25 @@ type fsList []ndmp.FSInfo
 
 func (f fsList) FileSystems() []ndmp.FSInfo { return f }
 
-func newSpanLab(t *testing.T, capacity int64) *spanLab {
-	t.Helper()
-	dir := t.TempDir()
+func newSpanLab(t *testing.T, capacity int64) *spanLab { return newLibraryLab(t, capacity, 6, 4, "SP") }
+
+// newLibraryLab makes library lib0 with slots storage slots, cartridges
+// PREFIX0001L8.. of capacity bytes in the first count of them, and an NDMP
+// server running the lab engine on a free loopback port.
+func newLibraryLab(tb testing.TB, capacity int64, slots, count int, prefix string) *spanLab {
+	tb.Helper()
+	dir := tb.TempDir()
 	inv, err := vtl.Open(filepath.Join(dir, "vtl"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { inv.Close() })
-	if _, err := inv.CreateLibrary(vtl.LibrarySpec{Name: "lib0", Drives: 1, Slots: 6}); err != nil {
-		t.Fatal(err)
+	tb.Cleanup(func() { inv.Close() })
+	if _, err := inv.CreateLibrary(vtl.LibrarySpec{Name: "lib0", Drives: 1, Slots: slots}); err != nil {
+		tb.Fatal(err)
 	}
-	for i := 1; i <= 4; i++ {
-		if _, err := inv.CreateCartridge(vtl.CartridgeSpec{Barcode: fmt.Sprintf("SP%04dL8", i), Library: "lib0", Slot: i, Capacity: capacity}); err != nil {
-			t.Fatal(err)
+	for i := 1; i <= count; i++ {
+		if _, err := inv.CreateCartridge(vtl.CartridgeSpec{Barcode: fmt.Sprintf("%s%04dL8", prefix, i), Library: "lib0", Slot: i, Capacity: capacity}); err != nil {
+			tb.Fatal(err)
 		}
 	}
 	srv, err := ndmp.NewServer(ndmp.Config{
@@ -51,16 +56,16 @@ func newSpanLab(t *testing.T, capacity int64) *spanLab {
 		DataDir:     dir,
 	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := srv.Users().Add("ndmp", "ndmp"); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	a, err := srv.Listen("127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Close() })
+	tb.Cleanup(func() { srv.Close() })
 	return &spanLab{inv: inv, srv: dma.Server{Addr: a.String(), User: "ndmp", Password: "ndmp"}}
 }
 
