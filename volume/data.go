@@ -117,6 +117,7 @@ func (t *wtx) writeData(ino uint64, off int64, data []byte) error {
 				return err
 			}
 		}
+		t.written += int64(len(data))
 		n.Blocks = uint64(int64(n.Blocks) + int64(liveDelta))
 		n.Size = max(n.Size, uint64(end))
 	}

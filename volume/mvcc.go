@@ -124,6 +124,7 @@ type wtx struct {
 	now      int64
 	orphans  []uint64 // inodes whose blocks must be freed after commit
 	hist     map[string]bool
+	written  int64 // block bytes put (for writeBehind)
 }
 
 var errNoSpace = errors.New("no space left on volume")
@@ -177,6 +178,9 @@ func (v *Volume) mutateOnce(fn func(t *wtx) error) ([]uint64, error) {
 	v.rmu.Lock()
 	v.ctr = t.ctr
 	v.rmu.Unlock()
+	if wb := v.store.wb; wb != nil {
+		wb.add(t.written)
+	}
 	return t.orphans, nil
 }
 

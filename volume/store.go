@@ -33,6 +33,8 @@ type Store struct {
 
 	vmu  sync.Mutex
 	vols map[string]*Volume // "svm\x00name"
+
+	wb *writeBehind
 }
 
 // volMeta is a volume's static, JSON-encoded record.
@@ -68,7 +70,8 @@ func (s *Store) badgerOptions() badger.Options {
 		WithMemTableSize(32 << 20).
 		WithSyncWrites(s.opts.SyncWrites).
 		WithCompactL0OnClose(true).
-		WithNumVersionsToKeep(1). // our versions live in keys
+		WithNumVersionsToKeep(1).   // our versions live in keys
+		WithDetectConflicts(false). // writers of a volume are serialized by its lock; volumes have disjoint keys
 		WithMetricsEnabled(false).
 		WithLogger(badgerLogger{logf})
 }
@@ -116,6 +119,7 @@ func openStore(dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("volume store %s: volume %s: finishing interrupted deletes: %w", dir, v.name, err)
 		}
 	}
+	s.wb = startWriteBehind(dir)
 	return s, nil
 }
 
@@ -181,6 +185,9 @@ func (s *Store) close() error {
 		return nil
 	}
 	s.closed = true
+	if s.wb != nil {
+		s.wb.stop()
+	}
 	return s.db.Close()
 }
 
