@@ -105,6 +105,9 @@ type BackupRequest struct {
 	History  FileHistory // nil when HIST is not requested
 	Log      Logger
 	Progress Progress
+	// Device names the tape device the image goes to (the mover's tape
+	// when the DATA service knows it), for the engine's logs; "" unknown.
+	Device string
 }
 
 // BackupResult is returned by a successful backup.

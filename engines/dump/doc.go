@@ -7,9 +7,9 @@
 // RecoverRequest.Stream (and calls Seek for direct access recovery).
 //
 // Backup (seed 001/002): FILESYSTEM=/SVM/VOL[/.snapshot/NAME][/subtree].
-// Without a snapshot name an automatic snapshot_for_backup.N is created,
-// locked for the duration and deleted afterwards; a named snapshot is
-// locked and kept. Phases: I (inode map: the inode table for a whole
+// Without a snapshot name an automatic snapshot_for_backup.N is created
+// and locked for the duration; a named snapshot is locked and kept.
+// Phases: I (inode map: the inode table for a whole
 // volume, directory traversal for subtrees or with EXCLUDE), II (maps
 // written), III (directories, with FH_ADD_DIR/ADD_NODE history), IIIa
 // (ACLs: carried per inode as EXT_XATTR records, which Linux restore
@@ -21,14 +21,47 @@
 //
 // Levels 0-31 follow seed 001's increment chains: a level-N dump is based
 // on the most recent dump of the same path at a lower level, found in the
-// dump history (DATA/dumpdates: "path level unix-time snapshot" lines,
-// replaced per path and level when UPDATE=Y). BASE_DATE/DUMP_DATE tokens
-// (level<<32 | time) are the alternative. An incremental takes the
-// snapshot difference when the base dump's snapshot still exists (named
-// snapshots), else the inodes whose ctime (mtime with IGNORE_CTIME) is not
-// older than the base date, as BSD dump does; ancestor directories of
-// everything dumped are dumped too, with full contents, so restores can
-// follow renames and deletions.
+// dump history (DATA/dumpdates: "path level unix-time snapshot epoch
+// flags" lines, replaced per path and level when UPDATE=Y). BASE_DATE/
+// DUMP_DATE tokens (level<<32 | time) are the alternative.
+//
+// Incrementals use the snapshot difference (volume.Changes, which costs
+// what changed) between the base dump's snapshot and the one dumped, while
+// the base snapshot exists: the history records each dump's snapshot by
+// name, epoch and creation second, so a snapshot deleted and made again
+// under the same name, or a history copied from elsewhere, does not match.
+// Selected: every inode created, or whose data, entries, extended
+// attributes or attributes changed, except for the access time alone (and
+// with IGNORE_CTIME the change time alone: "the file and its attributes
+// have not changed", the seed's definition). When the base snapshot is
+// gone (deleted by a user, released, a BASE_DATE token, an old history)
+// the dump falls back to BSD dump's rule, the inodes whose ctime (mtime
+// with IGNORE_CTIME) is not older than the base date, and says so in the
+// event log (an Options event: "incremental by inode change times: ...";
+// the diff path logs "incremental from snapshot diff: A..B, N inodes
+// changed"). Phase I is the same on both paths: the directory walk gives
+// the in-use map (TS_CLRI) and every inode's place, the selection marks
+// the changed inodes, and every directory on the path to one is dumped
+// with all its current entries, so restore -r reproduces deletions and
+// renames. Files carry no parent pointer in the volume, so the walk stays;
+// the diff replaces the per-inode time test and sees changes the times do
+// not show (a restore that sets mtime and ctime back, for instance).
+//
+// Base snapshots (the policy): ONTAP deletes snapshot_for_backup.N after
+// the backup. Here the automatic snapshot of a successful LEVEL/UPDATE=Y
+// dump below level 31 is kept, unlocked and marked "kept" in the history,
+// as long as a later incremental can be based on it, and deleted as soon
+// as none can: when a later dump of the path at the same or a lower level
+// is recorded (the chain rule makes it, or a newer one, every later
+// dump's base). A path therefore keeps one snapshot per level still on its
+// chain (0,1,1,1: two; 0,2,3,1,4: three). At most WithBaseSnapshots
+// (default 32) are kept per volume, the oldest released first; at the
+// 255-snapshot limit a backup releases kept bases (never its own base)
+// before it fails; a kept base deleted by a user only costs the diff. Dumps
+// with UPDATE=N or BASE_DATE, failed dumps and level 31 delete their
+// snapshot as ONTAP does. Deletions that fail (a running dump holds the
+// snapshot as its base) are kept in the history ("-" lines) and retried
+// after each backup of the volume.
 //
 // Restore (seed 002): phase I reads the maps and every directory, phase
 // II creates directories and, for the next level of a chain, removes what
@@ -44,7 +77,8 @@
 // ENHANCED_DAR_ENABLED=Y (else "No files were created").
 //
 // The backup event log (seed 001 format "type timestamp identifier event
-// (event_info)") is DATA/backup, rotated weekly to backup.0 .. backup.5;
+// (event_info)"; Tape_open and Tape_close name the tape device, as the
+// DATA service passes it in BackupRequest.Device) is DATA/backup, rotated weekly to backup.0 .. backup.5;
 // EventLog.SetEnabled is the backup.log.enable switch.
 //
 // Layers: WriteImage (phases I-V over a Source) and ReadImage (phases

@@ -48,12 +48,16 @@ type Engine struct {
 	host     string
 	ntrec    int
 	maxSess  int
+	maxBases int // automatic snapshots kept per volume as incremental bases
 	events   *EventLog
 	history  *History
 	sessions atomic.Int32
 	ids      atomic.Int64
 	stateMu  sync.Mutex
 	states   map[string][]byte // restore chain states without a data directory
+
+	// incrementals selected from a snapshot diff and by inode change times
+	diffIncrementals, ctimeIncrementals atomic.Int64
 }
 
 // Option configures New.
@@ -94,9 +98,15 @@ func WithMemory(bytes int64) Option {
 	}
 }
 
+// WithBaseSnapshots sets how many automatic snapshots the engine keeps per
+// volume as the bases of later incrementals (default DefaultBaseSnapshots;
+// 0 deletes every automatic snapshot after its backup, as ONTAP's dump
+// does, and incrementals then select files by inode change times).
+func WithBaseSnapshots(n int) Option { return func(e *Engine) { e.maxBases = max(n, 0) } }
+
 // New returns the dump engine over store.
 func New(store *volume.Store, opts ...Option) *Engine {
-	e := &Engine{store: store, now: time.Now, host: "tapelab", ntrec: 64, maxSess: 4}
+	e := &Engine{store: store, now: time.Now, host: "tapelab", ntrec: 64, maxSess: 4, maxBases: DefaultBaseSnapshots}
 	for _, o := range opts {
 		o(e)
 	}
@@ -116,6 +126,12 @@ func New(store *volume.Store, opts ...Option) *Engine {
 
 // EventLog returns the backup event log (nil without a directory).
 func (e *Engine) EventLog() *EventLog { return e.events }
+
+// IncrementalCounts returns how many incrementals selected their files
+// from a snapshot difference and how many by inode change times.
+func (e *Engine) IncrementalCounts() (fromDiff, byCtime int64) {
+	return e.diffIncrementals.Load(), e.ctimeIncrementals.Load()
+}
 
 // History returns the dump history.
 func (e *Engine) History() *History { return e.history }
@@ -340,15 +356,35 @@ func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *e
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidPath, fs, err)
 	}
-	// The snapshot: named, or an automatic one deleted afterwards.
+	// The base of an incremental, looked up first: at the snapshot limit
+	// the automatic snapshot may take the place of kept bases, never of
+	// this dump's own base.
+	var base DumpRecord
+	baseFound := false
+	if level > 0 {
+		if useBaseDate {
+			base, baseFound = DumpRecord{Path: key, Level: baseLevel, Date: baseTime}, true
+		} else if base, baseFound, err = e.history.Base(key, level); err != nil {
+			return nil, err
+		}
+	}
+	// The snapshot: named, or an automatic one, deleted afterwards unless
+	// it is kept as the base of later incrementals (see keepBase).
 	snap := dp.snap
 	holder := fmt.Sprintf("dump backup %d", id)
+	keep := false
+	// last, once this dump's locks are released: retired base snapshots it
+	// held (its base, superseded meanwhile) can be deleted now
+	defer e.collectBases(vol, log)
 	if snap == "" {
 		snap = snapshot.AutoBackupName(vol)
-		if _, err := snapshot.Create(vol, snap); err != nil {
+		if _, err := e.createBackupSnapshot(vol, snap, base, log); err != nil {
 			return nil, err
 		}
 		defer func() {
+			if keep {
+				return
+			}
 			if _, derr := snapshot.Delete(vol, snap); derr != nil {
 				log.Message(engines.LogWarning, "DUMP: "+derr.Error())
 			}
@@ -375,31 +411,40 @@ func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *e
 	}
 	dumpTime := info.Created.Truncate(time.Second)
 
-	// The base of an incremental.
+	// The inodes of an incremental: from the snapshot difference while the
+	// base dump's snapshot exists (held for the duration), else by inode
+	// change times.
 	var ddate time.Time
 	var changed func(uint64, Attr) bool
-	if level > 0 {
-		var base DumpRecord
-		found := false
-		if useBaseDate {
-			base, found = DumpRecord{Level: baseLevel, Date: baseTime}, true
-		} else {
-			base, found, err = e.history.Base(key, level)
-			if err != nil {
-				return nil, err
+	if level > 0 && !baseFound {
+		log.Message(engines.LogWarning, fmt.Sprintf("DUMP: no lower-level dump of %s found: dumping everything", key))
+	}
+	if baseFound {
+		ddate = base.Date
+		event("Base_dump", fmt.Sprintf("level %d, %s", base.Level, stamp(base.Date)))
+		log.Message(engines.LogNormal, "DUMP: Date of last level "+strconv.Itoa(base.Level)+" dump: "+base.Date.Format(time.ANSIC))
+		if _, ok := recordedSnapshot(vol, base); ok {
+			if rel, lerr := snapshot.Lock(vol, base.Snapshot, holder+" (base)"); lerr == nil {
+				defer rel()
 			}
 		}
-		if !found {
-			log.Message(engines.LogWarning, fmt.Sprintf("DUMP: no lower-level dump of %s found: dumping everything", key))
-		} else {
-			ddate = base.Date
-			event("Base_dump", fmt.Sprintf("level %d, %s", base.Level, stamp(base.Date)))
-			log.Message(engines.LogNormal, "DUMP: Date of last level "+strconv.Itoa(base.Level)+" dump: "+base.Date.Format(time.ANSIC))
-			changed, err = e.changedSince(vol, view, base, ddate, ignoreCtime, log)
-			if err != nil {
-				return nil, err
-			}
+		var method, detail string
+		changed, method, detail, err = changedSince(vol, view, base, ignoreCtime)
+		if err != nil {
+			return nil, err
 		}
+		if method == IncrementalFromDiff {
+			e.diffIncrementals.Add(1)
+		} else {
+			e.ctimeIncrementals.Add(1)
+		}
+		event("Options", method+": "+detail)
+		lvl := engines.LogNormal
+		if method != IncrementalFromDiff {
+			lvl = engines.LogWarning
+			detail += "; selecting files changed since " + ddate.UTC().Format(time.ANSIC)
+		}
+		log.Message(lvl, "DUMP: "+method+": "+detail)
 	}
 	if len(subtrees) > 0 {
 		changed = subtreeFilter(src, rootAttr.Ino, subtrees, changed)
@@ -412,7 +457,11 @@ func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *e
 		Filesys: strings.TrimSuffix(fs, "/"), Dev: snap, Host: e.host, Ntrec: e.ntrec}
 	log.Message(engines.LogNormal, "DUMP: Date of this level "+strconv.Itoa(level)+" dump: "+dumpTime.UTC().Format(time.ANSIC))
 	log.Message(engines.LogNormal, fmt.Sprintf("DUMP: Dumping %s (snapshot %s)", fs, snap))
-	event("Tape_open", "ndmp")
+	device := req.Device
+	if device == "" {
+		device = "ndmp"
+	}
+	event("Tape_open", device)
 	spec := DumpSpec{
 		Root: rootAttr.Ino, Info: vinfo, Exclude: excl, Changed: changed, NoACLs: noACLs,
 		WholeVolume: dp.rel == "", Log: log, Progress: req.Progress,
@@ -427,18 +476,23 @@ func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *e
 	cw := &countWriter{w: req.Stream}
 	st, err := WriteImage(ctx, src, cw, spec)
 	written = cw.n
-	event("Tape_close", "ndmp")
+	event("Tape_close", device)
 	if err != nil {
 		return nil, err
 	}
 	if update && !useBaseDate {
-		rec := DumpRecord{Path: key, Level: level, Date: dumpTime}
-		if dp.snap != "" {
-			rec.Snapshot = dp.snap
-		}
-		if err := e.history.Update(rec); err != nil {
+		rec := DumpRecord{Path: key, Level: level, Date: dumpTime, Snapshot: snap, SnapshotEpoch: info.Epoch}
+		// keepBase: the automatic snapshot of a dump that later incrementals
+		// can be based on is kept (deleted once superseded, see History.Update)
+		rec.Kept = dp.snap == "" && level < 31 && e.maxBases > 0
+		recorded, err := e.history.Update(rec)
+		if err != nil {
 			return nil, fmt.Errorf("dump: updating the dump history: %w", err)
 		}
+		if !recorded {
+			log.Message(engines.LogWarning, fmt.Sprintf("DUMP: the dump history holds a newer level %d dump of %s: not updated", level, key))
+		}
+		keep = recorded && rec.Kept
 	}
 	event("End", fmt.Sprintf("%d KB", st.Bytes/1024))
 	log.Message(engines.LogNormal, fmt.Sprintf("DUMP: %d KB, %d directories, %d files", st.Bytes/1024, st.Dirs, st.Files))
@@ -500,44 +554,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// changedSince selects the inodes of an incremental: from a snapshot diff
-// when the base dump's snapshot still exists, else by ctime (mtime with
-// IGNORE_CTIME) against the base date, as BSD dump does.
-func (e *Engine) changedSince(vol *volume.Volume, view *volume.View, base DumpRecord, ddate time.Time, ignoreCtime bool, log logger) (func(uint64, Attr) bool, error) {
-	if base.Snapshot != "" {
-		if _, err := snapshot.Show(vol, base.Snapshot); err == nil {
-			diff, err := snapshot.Diff(vol, base.Snapshot, view.Snapshot())
-			if err == nil {
-				baseView, verr := snapshot.View(vol, base.Snapshot)
-				set := map[uint64]bool{}
-				for _, c := range diff.Changes {
-					if c.Kind == snapshot.Deleted {
-						continue
-					}
-					if ignoreCtime && verr == nil && c.Kind == snapshot.Modified && !c.Dirents && !c.Xattrs && len(c.Data) == 0 {
-						a, e1 := baseView.GetAttr(c.Ino)
-						b, e2 := view.GetAttr(c.Ino)
-						if e1 == nil && e2 == nil && a.Mode == b.Mode && a.UID == b.UID && a.GID == b.GID && a.Size == b.Size && a.Mtime.Equal(b.Mtime) {
-							continue // only ctime changed
-						}
-					}
-					set[c.Ino] = true
-				}
-				log.Message(engines.LogNormal, fmt.Sprintf("DUMP: incremental from the snapshot difference %s..%s: %d inodes changed", base.Snapshot, view.Snapshot(), len(set)))
-				return func(ino uint64, _ Attr) bool { return set[ino] }, nil
-			}
-		}
-	}
-	since := ddate.Unix()
-	log.Message(engines.LogNormal, "DUMP: incremental by inode change times since "+ddate.UTC().Format(time.ANSIC))
-	return func(_ uint64, a Attr) bool {
-		if a.Mtime.Unix() >= since {
-			return true
-		}
-		return !ignoreCtime && a.Ctime.Unix() >= since
-	}, nil
 }
 
 // subtreeFilter restricts a dump to the named subtrees (MULTI_SUBTREE_NAMES)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -82,10 +83,14 @@ func TestVolumeBackupRestore(t *testing.T) {
 	if len(rec.nodes) < 30 || len(rec.dirs) < 30 {
 		t.Errorf("file history: %d nodes %d dir entries", len(rec.nodes), len(rec.dirs))
 	}
-	// the automatic snapshot is gone and unlocked
+	// the automatic snapshot is unlocked and kept as the base of the next
+	// incremental (UPDATE=Y), recorded in the dump history
 	v, _ := l.store.Volume("vs1", "vol1")
-	if snaps, _ := snapshot.List(v); len(snaps) != 0 {
-		t.Errorf("snapshots left behind: %v", snaps)
+	if snaps, _ := snapshot.List(v); len(snaps) != 1 || snaps[0].Name != "snapshot_for_backup.0" || len(snaps[0].Holders) != 0 {
+		t.Errorf("snapshots after the backup: %v", snaps)
+	}
+	if recs, _ := l.eng.History().Records("/vs1/vol1"); len(recs) != 1 || !recs[0].Kept || recs[0].Snapshot != "snapshot_for_backup.0" {
+		t.Errorf("dump history %+v", recs)
 	}
 	want := manifestOf(t, src, true)
 	if restore, ok := findRestore(t); ok {
@@ -327,14 +332,16 @@ func TestBackupOptionsAndErrors(t *testing.T) {
 			t.Errorf("%v: no error", env)
 		}
 	}
-	// aborted backup: no snapshot left behind
+	// aborted backup: no snapshot left behind (the ones kept are the bases
+	// of the paths dumped above, and snap1)
+	before, _ := snapshot.List(v)
 	_, err = l.eng.Backup(context.Background(), &engines.BackupRequest{Env: envOf("FILESYSTEM", "/vs1/vol1"), Stream: failWriter{}})
 	if err == nil {
 		t.Error("backup to a failing stream succeeded")
 	}
 	snaps, _ := snapshot.List(v)
-	if len(snaps) != 1 {
-		t.Errorf("snapshots after an aborted backup: %v", snaps)
+	if fmt.Sprint(snaps) != fmt.Sprint(before) {
+		t.Errorf("snapshots after an aborted backup: %v, before it: %v", snaps, before)
 	}
 	b, _ := os.ReadFile(filepath.Join(l.data, "backup"))
 	if !strings.Contains(string(b), " Abort (") {

@@ -13,46 +13,66 @@ import (
 )
 
 // DumpRecord is one line of the dump history (Linux dump's dumpdates):
-// the last dump of a path at a level.
+// the last dump of a path at a level, and the snapshot it was taken from.
 type DumpRecord struct {
-	Path     string
-	Level    int
-	Date     time.Time
-	Snapshot string // the snapshot dumped (used for snapshot diffs while it exists)
+	Path  string
+	Level int
+	Date  time.Time // the dump date: the snapshot's creation time, in seconds
+	// Snapshot names the snapshot dumped; with SnapshotEpoch and Date it
+	// identifies it (a later snapshot of the same name is another one).
+	// The next incremental of the path diffs against it while it exists.
+	Snapshot      string
+	SnapshotEpoch uint64
+	// Kept: Snapshot is an automatic snapshot_for_backup.N the engine kept
+	// as a base and deletes once no incremental can be based on it.
+	Kept bool
 }
 
-// History keeps the per-path dump history in a file (one record per
-// path and level, tab-separated: path level unix-time snapshot).
+// History keeps the per-path dump history in a file, one record per path
+// and level, tab-separated:
+//
+//	path level unix-time snapshot epoch flags
+//
+// (flags "kept" for a base snapshot the engine owns). Lines whose level is
+// "-" are kept snapshots retired from the chain that still have to be
+// deleted (their deletion failed, for instance while a running dump held
+// them). Older files have only the first three or four columns.
 type History struct {
-	mu   sync.Mutex
-	file string       // "" = kept in memory only
-	mem  []DumpRecord // the records when file is ""
+	mu      sync.Mutex
+	file    string       // "" = kept in memory only
+	mem     []DumpRecord // the records when file is ""
+	retired []DumpRecord // the retired snapshots when file is ""
 }
 
 // NewHistory uses file (created on first update); "" keeps the history in
 // memory (an engine without a data directory).
 func NewHistory(file string) *History { return &History{file: file} }
 
-func (h *History) load() ([]DumpRecord, error) {
+// load returns the records and the retired snapshots.
+func (h *History) load() ([]DumpRecord, []DumpRecord, error) {
 	if h.file == "" {
-		return append([]DumpRecord(nil), h.mem...), nil
+		return append([]DumpRecord(nil), h.mem...), append([]DumpRecord(nil), h.retired...), nil
 	}
 	f, err := os.Open(h.file)
 	if os.IsNotExist(err) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	var out []DumpRecord
+	var out, retired []DumpRecord
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		c := strings.Split(sc.Text(), "\t")
 		if len(c) < 3 {
 			continue
 		}
+		isRetired := c[1] == "-"
 		lvl, err1 := strconv.Atoi(c[1])
+		if isRetired {
+			lvl, err1 = -1, nil
+		}
 		t, err2 := strconv.ParseInt(c[2], 10, 64)
 		if err1 != nil || err2 != nil {
 			continue
@@ -61,16 +81,61 @@ func (h *History) load() ([]DumpRecord, error) {
 		if len(c) > 3 {
 			r.Snapshot = c[3]
 		}
-		out = append(out, r)
+		if len(c) > 4 {
+			r.SnapshotEpoch, _ = strconv.ParseUint(c[4], 10, 64)
+		}
+		if len(c) > 5 {
+			r.Kept = strings.Contains(c[5], "kept")
+		}
+		if isRetired {
+			retired = append(retired, r)
+		} else {
+			out = append(out, r)
+		}
 	}
-	return out, sc.Err()
+	return out, retired, sc.Err()
+}
+
+func (h *History) store(all, retired []DumpRecord) error {
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].Path != all[j].Path {
+			return all[i].Path < all[j].Path
+		}
+		return all[i].Level < all[j].Level
+	})
+	if h.file == "" {
+		h.mem, h.retired = all, retired
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(h.file), 0o755); err != nil {
+		return err
+	}
+	var b strings.Builder
+	line := func(x DumpRecord, level string) {
+		flags := ""
+		if x.Kept {
+			flags = "kept"
+		}
+		fmt.Fprintf(&b, "%s\t%s\t%d\t%s\t%d\t%s\n", x.Path, level, x.Date.Unix(), x.Snapshot, x.SnapshotEpoch, flags)
+	}
+	for _, x := range all {
+		line(x, strconv.Itoa(x.Level))
+	}
+	for _, x := range retired {
+		line(x, "-")
+	}
+	tmp := h.file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, h.file)
 }
 
 // Records lists the history of path.
 func (h *History) Records(path string) ([]DumpRecord, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	all, err := h.load()
+	all, _, err := h.load()
 	var out []DumpRecord
 	for _, r := range all {
 		if r.Path == path {
@@ -87,6 +152,10 @@ func (h *History) Base(path string, level int) (DumpRecord, bool, error) {
 	if err != nil {
 		return DumpRecord{}, false, err
 	}
+	return baseOf(recs, level)
+}
+
+func baseOf(recs []DumpRecord, level int) (DumpRecord, bool, error) {
 	var best DumpRecord
 	found := false
 	for _, r := range recs {
@@ -97,43 +166,124 @@ func (h *History) Base(path string, level int) (DumpRecord, bool, error) {
 	return best, found, nil
 }
 
-// Update records a dump (UPDATE=Y), replacing the path's record at that level.
-func (h *History) Update(r DumpRecord) error {
+// superseded reports whether r can no longer be the base of any
+// incremental of its path: a dump at the same or a lower level was taken
+// after it (every later level-n dump then finds that one, or a newer one,
+// first), or it is at level 31 (no level is higher).
+func superseded(r DumpRecord, recs []DumpRecord) bool {
+	if r.Level >= 31 {
+		return true
+	}
+	for _, x := range recs {
+		if x.Path == r.Path && x.Level <= r.Level && newer(x, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// newer orders two dumps of one path: by date, then (snapshots taken in
+// the same second) by snapshot epoch.
+func newer(x, r DumpRecord) bool {
+	return x.Date.After(r.Date) || (x.Date.Equal(r.Date) && x.SnapshotEpoch > r.SnapshotEpoch)
+}
+
+// Update records a dump (UPDATE=Y), replacing the path's record at that
+// level, unless that record is of a newer dump (dumps finishing out of
+// order): then r is not recorded and recorded is false. A kept base
+// snapshot that can no longer serve as a base (the replaced record's, and
+// those of records the new dump supersedes) is moved to the retired list,
+// which Kept returns until Forget.
+func (h *History) Update(r DumpRecord) (recorded bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	all, err := h.load()
+	all, retired, err := h.load()
 	if err != nil {
-		return err
+		return false, err
+	}
+	for _, x := range all {
+		if x.Path == r.Path && x.Level == r.Level && newer(x, r) {
+			return false, nil
+		}
 	}
 	kept := all[:0]
 	for _, x := range all {
-		if !(x.Path == r.Path && x.Level == r.Level) {
-			kept = append(kept, x)
+		if x.Path == r.Path && x.Level == r.Level {
+			if x.Kept && x.Snapshot != "" {
+				retired = append(retired, x)
+			}
+			continue
 		}
+		kept = append(kept, x)
 	}
 	kept = append(kept, r)
-	sort.SliceStable(kept, func(i, j int) bool {
-		if kept[i].Path != kept[j].Path {
-			return kept[i].Path < kept[j].Path
+	for i, x := range kept {
+		if x.Path == r.Path && x.Kept && x.Snapshot != "" && superseded(x, kept) {
+			retired = append(retired, x)
+			kept[i].Snapshot, kept[i].SnapshotEpoch, kept[i].Kept = "", 0, false
 		}
-		return kept[i].Level < kept[j].Level
-	})
-	if h.file == "" {
-		h.mem = kept
-		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(h.file), 0o755); err != nil {
+	return true, h.store(kept, retired)
+}
+
+// Retire moves the kept base snapshot of the record (path, level) to the
+// retired list: its chain goes on by inode change times. It does nothing
+// when the record no longer names that snapshot.
+func (h *History) Retire(r DumpRecord) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	all, retired, err := h.load()
+	if err != nil {
 		return err
 	}
-	tmp := h.file + ".tmp"
-	var b strings.Builder
-	for _, x := range kept {
-		fmt.Fprintf(&b, "%s\t%d\t%d\t%s\n", x.Path, x.Level, x.Date.Unix(), x.Snapshot)
+	for i, x := range all {
+		if x.Path == r.Path && x.Level == r.Level && x.Snapshot == r.Snapshot && x.SnapshotEpoch == r.SnapshotEpoch {
+			if x.Kept {
+				retired = append(retired, x)
+			}
+			all[i].Snapshot, all[i].SnapshotEpoch, all[i].Kept = "", 0, false
+			return h.store(all, retired)
+		}
 	}
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+	return nil
+}
+
+// Kept lists the records whose base snapshot the engine keeps, and the
+// retired snapshots still to delete, oldest first.
+func (h *History) Kept() (live, retired []DumpRecord, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	all, ret, err := h.load()
+	for _, x := range all {
+		if x.Kept && x.Snapshot != "" {
+			live = append(live, x)
+		}
+	}
+	byDate := func(s []DumpRecord) {
+		sort.SliceStable(s, func(i, j int) bool { return s[i].Date.Before(s[j].Date) })
+	}
+	byDate(live)
+	byDate(ret)
+	return live, ret, err
+}
+
+// Forget drops a retired snapshot from the list (it was deleted, or is
+// gone).
+func (h *History) Forget(r DumpRecord) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	all, retired, err := h.load()
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, h.file)
+	out := retired[:0]
+	for _, x := range retired {
+		if x.Path == r.Path && x.Snapshot == r.Snapshot && x.SnapshotEpoch == r.SnapshotEpoch {
+			continue
+		}
+		out = append(out, x)
+	}
+	return h.store(all, out)
 }
 
 // DumpDate builds a DUMP_DATE token: the 32-bit level prepended to the
