@@ -139,6 +139,9 @@ type RecoverRequest struct {
 	History  FileHistory // for START_RECOVER_FILEHIST (table of contents), else nil
 	Log      Logger
 	Progress Progress
+	// Device names the tape device the image comes from (see
+	// BackupRequest.Device); "" unknown.
+	Device string
 }
 
 // RecoverResult is returned by a finished recover.

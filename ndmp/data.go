@@ -201,6 +201,21 @@ func (s *Session) dataConnect(req any) any {
 	return &wire.ErrorReply{}
 }
 
+// imageDeviceLocked names the tape device of the image for the engine's
+// event log (Tape_open): the device this session opened (TAPE_OPEN) when
+// its own mover carries the image (a LOCAL data connection), else the
+// address of the mover at the other end of the TCP data connection.
+func (s *Session) imageDeviceLocked() string {
+	d := s.data
+	switch {
+	case d.addr.Type == wire.AddrLocal && s.tape != nil:
+		return s.tape.device
+	case d.conn != nil && d.addr.Type == wire.AddrTCP:
+		return "mover " + d.conn.RemoteAddr().String()
+	}
+	return ""
+}
+
 func toEnv(p []wire.PVal) []engines.Env {
 	var out []engines.Env
 	for _, v := range p {
@@ -274,6 +289,7 @@ func (s *Session) dataStartBackup(req any) any {
 		Stream:   &countingWriter{w: conn, d: d},
 		Log:      dataLogger{s},
 		Progress: dataProgress{d},
+		Device:   s.imageDeviceLocked(),
 	}
 	if histWanted(env) {
 		req2.History = fh
@@ -388,6 +404,7 @@ func (s *Session) startRecover(r *wire.DataStartRecoverRequest, op wire.DataOper
 		Seek:     rd.seek,
 		Log:      dataLogger{s},
 		Progress: dataProgress{d},
+		Device:   s.imageDeviceLocked(),
 	}
 	for _, n := range r.Nlist {
 		req2.Names = append(req2.Names, engines.NameEntry{OriginalPath: n.OriginalPath, DestinationPath: n.DestinationPath, Name: n.Name, OtherName: n.OtherName, Node: n.Node, FhInfo: n.FhInfo})

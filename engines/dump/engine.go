@@ -748,8 +748,12 @@ func (e *Engine) Recover(ctx context.Context, req *engines.RecoverRequest) (res 
 			tgt = NewVolumeTarget(view, a.Ino)
 		}
 	}
-	event("Tape_open", "ndmp")
-	defer event("Tape_close", "ndmp")
+	device := req.Device
+	if device == "" {
+		device = "ndmp"
+	}
+	event("Tape_open", device)
+	defer event("Tape_close", device)
 	spec := RestoreSpec{
 		Select: sels, Recursive: flags["RECURSIVE"], NoWrite: noWrite, List: list,
 		NoACLs: !flags["EXTRACT_ACL"], Force: flags["FORCE"], Log: log, Progress: req.Progress, History: req.History,

@@ -81,6 +81,13 @@ func TestNdmjobDumpBackupRestore(t *testing.T) {
 		}
 	}
 	mustContain(t, string(idx), "DE PATHNAME_SEPARATOR=/", "DHr ")
+	// The backup event log names the tape device ndmjob opened (seed 001:
+	// Tape_open's information is "the new tape device name").
+	evlog, err := os.ReadFile(filepath.Join(l.Dir, "log", "backup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, string(evlog), " Tape_open (nrst0a)", " Tape_close (nrst0a)")
 
 	// Table of contents: ndmjob's -t index holds exactly the tree's paths.
 	tIndex := filepath.Join(work, "t-index")
