@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"syscall"
@@ -70,8 +71,13 @@ func (t *wtx) writeData(ino uint64, off int64, data []byte) error {
 	if len(data) > 0 {
 		end := off + int64(len(data))
 		first, last := uint64(off/BlockSize), uint64((end-1)/BlockSize)
-		it := t.txn.NewIterator(iterOpts(u64(kID(pBlock, t.v.id), ino)))
+		inoPfx := u64(kID(pBlock, t.v.id), ino)
+		it := t.txn.NewIterator(iterOpts(inoPfx))
 		defer it.Close()
+		// fresh: no key at all (not even a deleted one) for blocks
+		// first..last, as when appending: every block is then born here
+		// with nothing to read or replace, which saves a Seek per block.
+		fresh := noKeysIn(it, inoPfx, first, last)
 		liveDelta := 0
 		runStart, runEnd := uint64(0), uint64(0)
 		for blk := first; blk <= last; blk++ {
@@ -84,7 +90,9 @@ func (t *wtx) writeData(ino uint64, off int64, data []byte) error {
 				val = trimZeros(src)
 			} else {
 				buf := make([]byte, BlockSize)
-				if item, ok := seekAt(it, pfx, math.MaxUint64); ok {
+				if fresh {
+					// nothing to merge with: the rest of the block is zeros
+				} else if item, ok := seekAt(it, pfx, math.MaxUint64); ok {
 					if err := item.Value(func(v []byte) error { copy(buf, v); return nil }); err != nil {
 						return err
 					}
@@ -95,7 +103,14 @@ func (t *wtx) writeData(ino uint64, off int64, data []byte) error {
 			if len(val) == 0 {
 				val = nil
 			}
-			born, d, err := t.putAt(it, pfx, val, true)
+			var born bool
+			var d int
+			var err error
+			if fresh {
+				born, d, err = t.replace(pfx, val, true, false, nil, 0, false, false)
+			} else {
+				born, d, err = t.putAt(it, pfx, val, true)
+			}
 			if err != nil {
 				return err
 			}
@@ -123,6 +138,22 @@ func (t *wtx) writeData(ino uint64, off int64, data []byte) error {
 	}
 	n.Mtime, n.Ctime = t.now, t.now
 	return t.setInode(ino, &n)
+}
+
+// noKeysIn reports whether the iterator (over the blocks of one inode,
+// prefix inoPfx) holds no key at all, live or deleted, for blocks
+// first..last. One Seek: the first key at or after block first.
+func noKeysIn(it *badger.Iterator, inoPfx []byte, first, last uint64) bool {
+	it.Seek(u64(inoPfx[:len(inoPfx):len(inoPfx)], first))
+	seekSteps.Add(1)
+	if !it.Valid() {
+		return true
+	}
+	k := it.Item().Key()
+	if !bytes.HasPrefix(k, inoPfx) || len(k) < len(inoPfx)+8 {
+		return true
+	}
+	return binary.BigEndian.Uint64(k[len(inoPfx):]) > last
 }
 
 // truncate sets the size of regular file n; blocks past the new end are

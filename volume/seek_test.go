@@ -127,3 +127,35 @@ func TestFreshInodeNumbersFirst(t *testing.T) {
 	}
 	checkClean(t, v)
 }
+
+// TestAppendIsOneSeek: writing blocks that have no key yet (appending to a
+// file, filling a never-written region) checks the whole range with one
+// Seek instead of one per block, and reads back exactly, including partial
+// first and last blocks (zeros around the data) and holes in between.
+func TestAppendIsOneSeek(t *testing.T) {
+	_, v, w := newVolume(t, 64<<20)
+	f := must[Attr](t)(w.Create(RootIno, "f", 0o644, Owner{}))
+	var want []byte
+	write := func(off int64, data []byte) {
+		t.Helper()
+		if n := seeksOf(func() { must[int](t)(w.Write(f.Ino, off, data)) }); n > 2 {
+			t.Errorf("write of %d bytes at %d into fresh blocks: %d seeks, want <= 2", len(data), off, n)
+		}
+		if end := int(off) + len(data); end > len(want) {
+			want = append(want, make([]byte, end-len(want))...)
+		}
+		copy(want[off:], data)
+	}
+	write(0, pattern(1<<20, 1))
+	write(1<<20, pattern(1<<20, 2))
+	write(2<<20+100, pattern(3*BlockSize, 3))                                   // partial first and last block
+	write(4<<20+7, append(make([]byte, 2*BlockSize), pattern(BlockSize, 4)...)) // zeros stay holes
+	equal(t, readAll(t, w, f.Ino), want)
+	checkClean(t, v)
+	// Overwriting existing blocks takes the per-block path and stays exact.
+	over := pattern(BlockSize+10, 5)
+	must[int](t)(w.Write(f.Ino, 1<<20-5, over))
+	copy(want[1<<20-5:], over)
+	equal(t, readAll(t, w, f.Ino), want)
+	checkClean(t, v)
+}
