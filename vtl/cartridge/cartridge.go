@@ -26,11 +26,24 @@ const (
 // Layout constants (see doc.go).
 const (
 	indexHeaderSize = 32
-	dataHeaderSize  = 4096 // one page: payloads of page-multiple sizes stay page aligned
 	entrySize       = 32
 	indexMagic      = "VTLIDX02"
 	dataMagic       = "VTLDAT02"
-	formatVersion   = 2
+	formatVersion   = 3
+	// dataStart is where the first payload of a new (version 3) cartridge
+	// starts in the data file, recorded in its header; the space between
+	// the 32-byte header and dataStart is a hole. 1 MiB alignment lets the
+	// page cache hold records of power-of-two sizes up to 1 MiB in folios
+	// of the record's size (a folio must be naturally aligned in the
+	// file): with the 4096-byte header of version 2, 64 KiB records were
+	// cached in 4 KiB pages and writing, syncing and reading them cost
+	// about 1.5x the CPU time of the same records at aligned offsets.
+	dataStart = 1 << 20
+	// v2DataStart is the payload start of version 2 cartridges, which are
+	// still read and appended to.
+	v2DataStart = 4096
+	// maxDataStart bounds the payload start a header may claim.
+	maxDataStart = 64 << 20
 	// tailCheck is how many of the last index entries Open verifies against
 	// their payload CRC (the ones a crash could have left ahead of their data).
 	tailCheck = 8
@@ -106,6 +119,8 @@ type Cartridge struct {
 	// The file is grown in steps while open and cut to its entries on
 	// Close (and by Open after a crash).
 	imap      []byte
+	version   uint32 // format version of the data file (2 or 3)
+	start     int64  // offset of the first payload in the data file
 	entries   []Entry
 	filemarks []uint64 // object numbers of filemarks, ascending
 	used      int64    // sum of stored payload bytes
@@ -131,31 +146,48 @@ func Create(dir string, m Meta) error {
 		return fmt.Errorf("cartridge %s: %w", dir, os.ErrExist)
 	}
 	m.Version = formatVersion
-	if err := os.WriteFile(filepath.Join(dir, IndexFile), fileHeader(indexMagic, indexHeaderSize), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, IndexFile), fileHeader(indexMagic, 0), 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, DataFile), fileHeader(dataMagic, dataHeaderSize), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, DataFile), fileHeader(dataMagic, dataStart), 0o644); err != nil {
+		return err
+	}
+	// The rest of the header up to dataStart is a hole.
+	if err := os.Truncate(filepath.Join(dir, DataFile), dataStart); err != nil {
 		return err
 	}
 	return WriteMeta(dir, m)
 }
 
-func fileHeader(magic string, size int) []byte {
-	b := make([]byte, size)
+// fileHeader is a 32-byte file header; start is the payload start (data
+// file) or 0 (index).
+func fileHeader(magic string, start int64) []byte {
+	b := make([]byte, 32)
 	copy(b, magic)
 	binary.BigEndian.PutUint32(b[8:], formatVersion)
+	binary.BigEndian.PutUint64(b[12:], uint64(start))
 	binary.BigEndian.PutUint32(b[28:], crc(b[:28]))
 	return b
 }
 
-func parseFileHeader(b []byte, magic string) error {
+// parseFileHeader checks a file header and returns its format version and
+// payload start (for a version 2 data file: 4096).
+func parseFileHeader(b []byte, magic string) (version uint32, start int64, err error) {
 	if len(b) < 32 || string(b[:8]) != magic || binary.BigEndian.Uint32(b[28:]) != crc(b[:28]) {
-		return fmt.Errorf("%w: bad %s header", ErrCorrupt, magic)
+		return 0, 0, fmt.Errorf("%w: bad %s header", ErrCorrupt, magic)
 	}
-	if v := binary.BigEndian.Uint32(b[8:]); v != formatVersion {
-		return fmt.Errorf("%w: unsupported version %d", ErrCorrupt, v)
+	switch version = binary.BigEndian.Uint32(b[8:]); version {
+	case 2:
+		start = v2DataStart
+	case 3:
+		start = int64(binary.BigEndian.Uint64(b[12:]))
+	default:
+		return 0, 0, fmt.Errorf("%w: unsupported version %d", ErrCorrupt, version)
 	}
-	return nil
+	if magic == dataMagic && (start < v2DataStart || start > maxDataStart || start%4096 != 0) {
+		return 0, 0, fmt.Errorf("%w: bad payload start %d", ErrCorrupt, start)
+	}
+	return version, start, nil
 }
 
 // WriteMeta writes meta.json atomically (temporary file + rename).
@@ -256,30 +288,31 @@ func (c *Cartridge) putIndex(i int, b []byte) error {
 
 func (c *Cartridge) load() error {
 	var h [32]byte
+	var err error
 	if _, err := c.data.ReadAt(h[:], 0); err != nil {
 		return fmt.Errorf("%w: data header: %v", ErrCorrupt, err)
 	}
-	if err := parseFileHeader(h[:], dataMagic); err != nil {
+	if c.version, c.start, err = parseFileHeader(h[:], dataMagic); err != nil {
 		return err
 	}
 	dataSize, err := c.data.Seek(0, io.SeekEnd)
 	if err != nil {
 		return err
 	}
-	if dataSize < dataHeaderSize {
+	if dataSize < c.start {
 		return fmt.Errorf("%w: data file shorter than its header", ErrCorrupt)
 	}
 	ib, err := io.ReadAll(io.NewSectionReader(c.idx, 0, 1<<62))
 	if err != nil {
 		return err
 	}
-	if err := parseFileHeader(ib, indexMagic); err != nil {
+	if _, _, err := parseFileHeader(ib, indexMagic); err != nil {
 		return err
 	}
-	next := int64(dataHeaderSize)
+	next := c.start
 	nent := (len(ib) - indexHeaderSize) / entrySize
 	for i := 0; i < nent; i++ {
-		e, ok := decodeEntry(ib[indexHeaderSize+i*entrySize:][:entrySize], uint64(i))
+		e, ok := decodeEntry(ib[indexHeaderSize+i*entrySize:][:entrySize], uint64(i), c.start)
 		if !ok || e.Offset != next || e.end() > dataSize {
 			break
 		}
@@ -318,7 +351,9 @@ func (c *Cartridge) load() error {
 	return nil
 }
 
-func decodeEntry(b []byte, seq uint64) (Entry, bool) {
+// decodeEntry checks and decodes index entry seq of a cartridge whose
+// payloads start at start.
+func decodeEntry(b []byte, seq uint64, start int64) (Entry, bool) {
 	if binary.BigEndian.Uint32(b[28:]) != crc(b[:28]) || binary.BigEndian.Uint32(b[24:]) != uint32(seq) {
 		return Entry{}, false
 	}
@@ -331,7 +366,7 @@ func decodeEntry(b []byte, seq uint64) (Entry, bool) {
 		Flags:  b[21],
 	}
 	switch {
-	case e.Offset < dataHeaderSize || e.SLen > MaxRecord || e.ULen > MaxRecord:
+	case e.Offset < start || e.SLen > MaxRecord || e.ULen > MaxRecord:
 		return Entry{}, false
 	case e.Type == TypeFilemark && (e.SLen != 0 || e.ULen != 0 || e.Flags != 0):
 		return Entry{}, false
@@ -376,7 +411,7 @@ func (c *Cartridge) Meta() Meta { return c.meta }
 
 // SetMeta replaces the descriptive data and writes meta.json.
 func (c *Cartridge) SetMeta(m Meta) error {
-	m.Version = formatVersion
+	m.Version = int(c.version)
 	c.meta = m
 	return WriteMeta(c.dir, m)
 }
@@ -489,7 +524,7 @@ func (c *Cartridge) Truncate(i uint64) error {
 
 func (c *Cartridge) end() int64 {
 	if len(c.entries) == 0 {
-		return dataHeaderSize
+		return c.start
 	}
 	return c.entries[len(c.entries)-1].end()
 }

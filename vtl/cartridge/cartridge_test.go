@@ -2,6 +2,7 @@ package cartridge
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -258,7 +259,7 @@ func TestCrashMidWrite(t *testing.T) {
 	// Wait until the child has written a few MB, then kill it.
 	for i := 0; ; i++ {
 		st, err := os.Stat(filepath.Join(dir, DataFile))
-		if err == nil && st.Size() > 4<<20 {
+		if err == nil && st.Size() > dataStart+4<<20 {
 			break
 		}
 		if i > 6000 {
@@ -330,4 +331,77 @@ func TestAppendFilemarksWithoutClose(t *testing.T) {
 	}
 	defer c2.Close()
 	check(t, c2, [][]byte{[]byte("a"), nil, nil, nil, []byte("b")})
+}
+
+// TestVersion2 opens a cartridge in the version 2 layout (payloads from
+// offset 4096), reads it, appends to it and reopens it: it keeps its layout.
+func TestVersion2(t *testing.T) {
+	dir, c := newCart(t)
+	c.Close()
+	header := func(magic string, size int) []byte {
+		b := make([]byte, size)
+		copy(b, magic)
+		binary.BigEndian.PutUint32(b[8:], 2)
+		binary.BigEndian.PutUint32(b[28:], crc(b[:28]))
+		return b
+	}
+	data, idx := header(dataMagic, v2DataStart), header(indexMagic, indexHeaderSize)
+	want := [][]byte{payload(0, 5000, false), []byte("two"), nil, payload(3, 8192, true)}
+	for i, p := range want {
+		e := Entry{Offset: int64(len(data)), Type: TypeFilemark}
+		if p != nil {
+			e = Entry{Offset: int64(len(data)), ULen: uint32(len(p)), SLen: uint32(len(p)), CRC: crc(p), Type: TypeData}
+			data = append(data, p...)
+		}
+		var b [entrySize]byte
+		encodeEntry(b[:], e, uint64(i))
+		idx = append(idx, b[:]...)
+	}
+	os.WriteFile(filepath.Join(dir, DataFile), data, 0o644)
+	os.WriteFile(filepath.Join(dir, IndexFile), idx, 0o644)
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Recovered != (RecoveryReport{}) {
+		t.Fatalf("recovery %+v", c.Recovered)
+	}
+	check(t, c, want)
+	want = append(want, []byte("appended"))
+	if _, err := c.AppendRecord(want[len(want)-1], false); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetMeta(c.Meta()); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	check(t, c, want)
+	if c.version != 2 || c.start != v2DataStart || c.Meta().Version != 2 {
+		t.Fatalf("version %d start %d meta version %d", c.version, c.start, c.Meta().Version)
+	}
+}
+
+// TestDataStartAligned: a new cartridge's payloads start at dataStart, and
+// the space before it is not written (a hole, where the file system has them).
+func TestDataStartAligned(t *testing.T) {
+	dir, c := newCart(t)
+	defer c.Close()
+	if _, err := c.AppendRecord(payload(1, 1<<16, false), false); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := c.Entry(0); e.Offset != dataStart || c.start != dataStart || c.version != formatVersion {
+		t.Fatalf("first payload at %d (start %d, version %d)", e.Offset, c.start, c.version)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(dir, DataFile), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks*512 >= dataStart {
+		t.Logf("data file not sparse here: %d bytes allocated", st.Blocks*512)
+	}
 }

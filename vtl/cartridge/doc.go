@@ -11,17 +11,29 @@
 //	           WORM, write-protect switch, creation time, usage counters
 //	           (loads, bytes read/written, errors); rewritten atomically
 //	           (temp file + rename)
-//	data       a 4096-byte header, then the stored payloads back to back
-//	           (page aligned as long as records are page multiples, which
-//	           keeps page-cache copies fast)
+//	data       a 32-byte header, a hole up to the payload start (1 MiB),
+//	           then the stored payloads back to back
 //	index      a 32-byte header, then one 32-byte entry per object
 //
-// File header (first 32 bytes of both files; the data header is padded
-// with zeros to 4096), big-endian:
+// File header (first 32 bytes of both files), big-endian:
 //
-//	0   8  magic "VTLDAT02" / "VTLIDX02"
-//	8   4  format version (2)
+//	0   8  magic "VTLDAT02" / "VTLIDX02" (unchanged since version 2)
+//	8   4  format version (3)
+//	12  8  data file: offset of the first payload (1 MiB); index: 0
 //	28  4  CRC-32C of bytes 0..27
+//
+// The payload start is 1 MiB so that records of power-of-two sizes up to
+// 1 MiB sit at offsets aligned to their size: the page cache can only hold
+// a range in one large folio when it is naturally aligned in the file. With
+// version 2's 4096-byte start, 64 KiB records went through the page cache
+// in 4 KiB pages, which cost about 1.5x the CPU time of aligned writes,
+// fsync and reads (measured on kernel 6.18/ext4: 1 GiB written, synced and
+// read in 64 KiB records took ~1000 ms of CPU against ~650 ms for the
+// same bytes in a plain file; ~700 ms with the aligned start).
+//
+// Version 2 cartridges (no payload start field; payloads from offset 4096)
+// are still opened, read and appended to in their own layout. Version 3
+// files are refused by earlier builds (unsupported version).
 //
 // Index entry i (at 32 + 32*i):
 //

@@ -37,7 +37,10 @@ func FuzzOpenDamaged(f *testing.F) {
 	}
 	c.Close()
 	idx0, _ := os.ReadFile(filepath.Join(src, IndexFile))
-	data0, _ := os.ReadFile(filepath.Join(src, DataFile))
+	// The data file's meaningful bytes: its 32-byte header and the payloads
+	// from dataStart on (what lies between is a hole nothing reads).
+	dataFile, _ := os.ReadFile(filepath.Join(src, DataFile))
+	data0 := append(dataFile[:32:32], dataFile[dataStart:]...)
 	meta0, _ := os.ReadFile(filepath.Join(src, MetaFile))
 	n := 0
 	f.Fuzz(func(t *testing.T, idxOff uint32, idxPatch []byte, dataOff uint32, dataPatch []byte, cutData, cutIdx uint32) {
@@ -48,7 +51,7 @@ func FuzzOpenDamaged(f *testing.F) {
 		idx := patch(idx0, idxOff, idxPatch, cutIdx)
 		data := patch(data0, dataOff, dataPatch, cutData)
 		os.WriteFile(filepath.Join(dir, IndexFile), idx, 0o644)
-		os.WriteFile(filepath.Join(dir, DataFile), data, 0o644)
+		writeData(filepath.Join(dir, DataFile), data)
 		os.WriteFile(filepath.Join(dir, MetaFile), meta0, 0o644)
 		c, err := Open(dir)
 		if err != nil {
@@ -88,4 +91,18 @@ func patch(src []byte, off uint32, p []byte, cut uint32) []byte {
 		b = b[:len(b)-int(cut%uint32(len(b)))]
 	}
 	return b
+}
+
+// writeData writes the meaningful bytes of a data file back in place: the
+// header, then the rest from dataStart on (a file of at most 32 bytes is
+// written as it is).
+func writeData(name string, b []byte) {
+	if len(b) <= 32 {
+		os.WriteFile(name, b, 0o644)
+		return
+	}
+	os.WriteFile(name, b[:32], 0o644)
+	f, _ := os.OpenFile(name, os.O_RDWR, 0)
+	f.WriteAt(b[32:], dataStart)
+	f.Close()
 }
