@@ -32,6 +32,9 @@ func envOf(kv ...string) []engines.Env {
 
 func (l *lab) backup(t testing.TB, rec *recorder, kv ...string) ([]byte, *engines.BackupResult) {
 	t.Helper()
+	if l.ctimePath {
+		l.dropBaseSnapshots(t)
+	}
 	var buf bytes.Buffer
 	req := &engines.BackupRequest{Env: envOf(kv...), Stream: &buf}
 	if rec != nil {
@@ -153,9 +156,11 @@ func TestRecoverLinuxChainIntoVolume(t *testing.T) {
 	}
 }
 
-// Seed 001's increment chain: levels 0, 2, 3, 1, 4 and their bases.
-func TestIncrementChain(t *testing.T) {
-	l := newLab(t)
+// Seed 001's increment chain: levels 0, 2, 3, 1, 4 and their bases, with
+// the incrementals from snapshot diffs and by the ctime fallback.
+func TestIncrementChain(t *testing.T) { forBothPaths(t, testIncrementChain) }
+
+func testIncrementChain(t *testing.T, l *lab) {
 	_, w := l.volume(t, "vol1", 16<<20)
 	mk := func(name string) {
 		if _, err := w.Create(volume.RootIno, name, 0o644, volume.Owner{}); err != nil {

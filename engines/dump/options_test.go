@@ -217,9 +217,11 @@ func TestRecoverErrors(t *testing.T) {
 }
 
 // Our level 0 + level 1 of a changing volume, restored in chain order into
-// another volume, reproduce it: deletions, renames, reused inodes, moves.
-func TestVolumeIncrementalChain(t *testing.T) {
-	l := newLab(t)
+// another volume, reproduce it: deletions, renames, reused inodes, moves;
+// with the level 1 from the snapshot diff and by the ctime fallback.
+func TestVolumeIncrementalChain(t *testing.T) { forBothPaths(t, testVolumeIncrementalChain) }
+
+func testVolumeIncrementalChain(t *testing.T, l *lab) {
 	src := shmDir(t)
 	if err := gentree.Build(src, gentree.Options{Seed: 7}); err != nil {
 		t.Fatal(err)

@@ -43,6 +43,9 @@ type lab struct {
 	eng   *dump.Engine
 	clk   *clock
 	data  string
+	// ctimePath: backup deletes the kept base snapshots first, as a user
+	// may, so incrementals take the ctime fallback
+	ctimePath bool
 }
 
 func newLab(t testing.TB) *lab {
