@@ -71,6 +71,11 @@
 //
 // Files are stored in 4 KiB blocks, one key per block with the value in
 // Badger's value log (ValueThreshold 1 KiB keeps metadata inline in the LSM).
+// The value log is written with pwrite by our patched Badger
+// (third_party/badger/TAPELAB.md: upstream's stores into a shared mapping
+// cost a fault, a zero fill and a TLB-shootdown IPI per page here), and
+// writeBehind starts its writeback as data is committed, so the msync at
+// each value-log rotation finds the pages already on disk.
 // 4 KiB matches the page size the kernel writes back and ONTAP's WAFL
 // block: a 4 KiB overwrite in a snapshotted file copies 4 KiB, not an
 // extent; a 1 MiB FUSE write is 256 keys in one transaction (measured on
