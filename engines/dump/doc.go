@@ -34,18 +34,19 @@
 // attributes or attributes changed, except for the access time alone (and
 // with IGNORE_CTIME the change time alone: "the file and its attributes
 // have not changed", the seed's definition). When the base snapshot is
-// gone (deleted by a user, released, a BASE_DATE token, an old history)
-// the dump falls back to BSD dump's rule, the inodes whose ctime (mtime
-// with IGNORE_CTIME) is not older than the base date, and says so in the
-// event log (an Options event: "incremental by inode change times: ...";
-// the diff path logs "incremental from snapshot diff: A..B, N inodes
-// changed"). Phase I is the same on both paths: the directory walk gives
-// the in-use map (TS_CLRI) and every inode's place, the selection marks
-// the changed inodes, and every directory on the path to one is dumped
-// with all its current entries, so restore -r reproduces deletions and
-// renames. Files carry no parent pointer in the volume, so the walk stays;
-// the diff replaces the per-inode time test and sees changes the times do
-// not show (a restore that sets mtime and ctime back, for instance).
+// gone (deleted by a user, released, an unknown BASE_DATE token, an old
+// history) the dump falls back to BSD dump's rule, the inodes whose ctime
+// (mtime with IGNORE_CTIME) is not older than the base date, and says so
+// in the event log (an Options event "incremental by inode change times:
+// <why>"; the diff path logs "incremental from snapshot diff: A..B, N
+// inodes changed"). Phase I is the same on both paths: the directory walk
+// gives the in-use map (TS_CLRI) and every inode's place, the selection
+// marks the changed inodes, and every directory on the path to one is
+// dumped with all its current entries, so restore -r reproduces deletions
+// and renames. Files carry no parent pointer in the volume, so the walk
+// stays; the diff replaces the per-inode time test and sees changes the
+// times do not show (data rewritten by a tool that sets mtime and ctime
+// back, for instance).
 //
 // Base snapshots (the policy): ONTAP deletes snapshot_for_backup.N after
 // the backup. Here the automatic snapshot of a successful LEVEL/UPDATE=Y
@@ -57,11 +58,15 @@
 // chain (0,1,1,1: two; 0,2,3,1,4: three). At most WithBaseSnapshots
 // (default 32) are kept per volume, the oldest released first; at the
 // 255-snapshot limit a backup releases kept bases (never its own base)
-// before it fails; a kept base deleted by a user only costs the diff. Dumps
-// with UPDATE=N or BASE_DATE, failed dumps and level 31 delete their
-// snapshot as ONTAP does. Deletions that fail (a running dump holds the
-// snapshot as its base) are kept in the history ("-" lines) and retried
-// after each backup of the volume.
+// before it fails; a kept base deleted by a user only costs the diff.
+// BASE_DATE dumps record their snapshot under their DUMP_DATE token
+// ("token:" + path records, apart from the LEVEL/UPDATE history, which
+// they leave alone) by the same rule, so the incremental given that token
+// diffs against it. Dumps with LEVEL and UPDATE=N, failed dumps and level
+// 31 delete their snapshot as ONTAP does; WithBaseSnapshots(0) keeps none.
+// Deletions that fail (a running dump holds the snapshot as its base) stay
+// in the history ("-" lines) and are retried after each backup of the
+// volume.
 //
 // Restore (seed 002): phase I reads the maps and every directory, phase
 // II creates directories and, for the next level of a chain, removes what

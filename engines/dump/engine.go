@@ -364,6 +364,11 @@ func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *e
 	if level > 0 {
 		if useBaseDate {
 			base, baseFound = DumpRecord{Path: key, Level: baseLevel, Date: baseTime}, true
+			if r, ok, herr := e.history.Token(key, baseLevel, baseTime); herr != nil {
+				return nil, herr
+			} else if ok {
+				base = r // the token's dump and its snapshot
+			}
 		} else if base, baseFound, err = e.history.Base(key, level); err != nil {
 			return nil, err
 		}
@@ -480,8 +485,14 @@ func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *e
 	if err != nil {
 		return nil, err
 	}
-	if update && !useBaseDate {
+	if update || useBaseDate {
+		// LEVEL/UPDATE dumps update the path's history; BASE_DATE dumps
+		// record their DUMP_DATE token's snapshot (TokenPrefix + path), so
+		// that the incremental given that token can diff against it
 		rec := DumpRecord{Path: key, Level: level, Date: dumpTime, Snapshot: snap, SnapshotEpoch: info.Epoch}
+		if useBaseDate {
+			rec.Path = TokenPrefix + key
+		}
 		// keepBase: the automatic snapshot of a dump that later incrementals
 		// can be based on is kept (deleted once superseded, see History.Update)
 		rec.Kept = dp.snap == "" && level < 31 && e.maxBases > 0

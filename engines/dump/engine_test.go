@@ -275,6 +275,30 @@ func TestBaseDateTokens(t *testing.T) {
 	if got := namesOnImage(t, img1); strings.Join(got, ",") != "b" {
 		t.Errorf("incremental by BASE_DATE dumped %v", got)
 	}
+	// the token's snapshot was kept: the incremental came from the diff;
+	// both tokens' snapshots stay (a level 1 does not supersede a level 0)
+	if d, c := l.eng.IncrementalCounts(); d != 1 || c != 0 {
+		t.Errorf("BASE_DATE incremental: %d from the diff, %d by ctime", d, c)
+	}
+	v, _ := l.store.Volume("vs1", "vol1")
+	if snaps, _ := snapshot.List(v); len(snaps) != 2 {
+		t.Errorf("snapshots after two BASE_DATE dumps: %v", snaps)
+	}
+	// a differential: the level 0 token again, its snapshot kept
+	l.clk.advance(5 * time.Second)
+	w.Create(volume.RootIno, "c", 0o644, volume.Owner{})
+	l.clk.advance(5 * time.Second)
+	img2, _ := l.backup(t, nil, "FILESYSTEM", "/vs1/vol1", "BASE_DATE", tok)
+	if got := namesOnImage(t, img2); strings.Join(got, ",") != "b,c" {
+		t.Errorf("differential by BASE_DATE dumped %v", got)
+	}
+	if d, c := l.eng.IncrementalCounts(); d != 2 || c != 0 {
+		t.Errorf("BASE_DATE differential: %d from the diff, %d by ctime", d, c)
+	}
+	// LEVEL/UPDATE history untouched by BASE_DATE dumps
+	if recs, _ := l.eng.History().Records("/vs1/vol1"); len(recs) != 0 {
+		t.Errorf("BASE_DATE dumps updated the LEVEL history: %+v", recs)
+	}
 }
 
 func TestBackupOptionsAndErrors(t *testing.T) {

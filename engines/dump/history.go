@@ -131,6 +131,23 @@ func (h *History) store(all, retired []DumpRecord) error {
 	return os.Rename(tmp, h.file)
 }
 
+// TokenPrefix marks the history records of BASE_DATE/DUMP_DATE dumps
+// ("token:/SVM/VOL..."): kept apart from the LEVEL/UPDATE history, which
+// BASE_DATE dumps leave alone, and found by their token (Token).
+const TokenPrefix = "token:"
+
+// Token returns the BASE_DATE dump of path whose DUMP_DATE token is
+// (level, date), if the history holds it.
+func (h *History) Token(path string, level int, date time.Time) (DumpRecord, bool, error) {
+	recs, err := h.Records(TokenPrefix + path)
+	for _, r := range recs {
+		if r.Level == level && r.Date.Equal(date) {
+			return r, true, err
+		}
+	}
+	return DumpRecord{}, false, err
+}
+
 // Records lists the history of path.
 func (h *History) Records(path string) ([]DumpRecord, error) {
 	h.mu.Lock()

@@ -24,7 +24,7 @@ const (
 // volumeOfKey returns the SVM and volume of a dump history path
 // (/SVM/VOL[/rel] or /SVM/VOL//DMP_NAME).
 func volumeOfKey(key string) (svm, vol string) {
-	parts := strings.SplitN(strings.TrimPrefix(key, "/"), "/", 3)
+	parts := strings.SplitN(strings.TrimPrefix(strings.TrimPrefix(key, TokenPrefix), "/"), "/", 3)
 	if len(parts) < 2 {
 		return "", ""
 	}

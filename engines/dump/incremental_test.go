@@ -382,8 +382,9 @@ func TestBaseSnapshotPolicy(t *testing.T) {
 		{[]string{"LEVEL", "3"}, "0,2,5,6"},
 		{[]string{"LEVEL", "1"}, "0,7"}, // supersedes the levels 1, 2 and 3
 		{[]string{"LEVEL", "4"}, "0,7,8"},
-		{[]string{"BASE_DATE", "0"}, "0,7,8"},
-		{[]string{"LEVEL", "0"}, "10"},
+		{[]string{"BASE_DATE", "0"}, "0,7,8,9"}, // kept for its DUMP_DATE token
+		{[]string{"LEVEL", "0"}, "9,10"},        // BASE_DATE chains are apart
+
 	}
 	for i, s := range steps {
 		dump(s.env...)
@@ -408,12 +409,12 @@ func TestBaseSnapshotPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	dump("LEVEL", "1")
-	if got := snapNames(t, v); got != "10,11,12" {
+	if got := snapNames(t, v); got != "9,10,11,12" {
 		t.Errorf("with the retired base held: %s", got)
 	}
 	release()
 	dump("LEVEL", "2")
-	if got := snapNames(t, v); got != "10,12,13" {
+	if got := snapNames(t, v); got != "9,10,12,13" {
 		t.Errorf("after the hold ended: %s", got)
 	}
 	_, retired, _ := l.eng.History().Kept()
