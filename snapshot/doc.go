@@ -11,6 +11,12 @@
 // snapshot_for_backup counter are in memory (per process, like ONTAP's
 // counter that restarts at 0 after a reboot).
 //
+// Unlike ONTAP's dump, which deletes snapshot_for_backup.N after every
+// backup, tapelab's dump engine keeps the ones that later incrementals
+// can diff against (unlocked, deletable; at most 32 per volume by
+// default, released at the 255 limit): the policy and its bookkeeping
+// are the engine's (engines/dump, doc.go "Base snapshots").
+//
 // Error texts start with the ONTAP dump-engine messages of the seeds,
 // verbatim (messages.go): "Failed to create snapshot" (with the seed's cause
 // "The volume already contains the maximum number of snapshots." for the
