@@ -70,5 +70,7 @@
 // second: a crash in between leaves data bytes past the last entry, which
 // Open discards. Durability against power loss is only as good as the last
 // filemark or Sync (fsync of data, then msync of the index); a killed process loses
-// nothing already written.
+// nothing already written. Every 8 MiB appended, writeback of those bytes
+// is started (sync_file_range WRITE, no waiting), so that fsync finds most
+// of them already on disk; that promises nothing by itself.
 package cartridge
