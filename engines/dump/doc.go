@@ -93,5 +93,6 @@
 // restore on the same trees (internal/gentree builds the trees,
 // internal/manifest compares them, internal/linuxdump runs the reference
 // tools). Without a data directory the history and the chain state are
-// kept in memory.
+// kept in memory, and no base snapshots are kept (the history that would
+// delete them would not outlive the process).
 package dump

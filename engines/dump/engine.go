@@ -48,7 +48,8 @@ type Engine struct {
 	host     string
 	ntrec    int
 	maxSess  int
-	maxBases int // automatic snapshots kept per volume as incremental bases
+	maxBases int  // automatic snapshots kept per volume as incremental bases
+	basesSet bool // WithBaseSnapshots was given
 	events   *EventLog
 	history  *History
 	sessions atomic.Int32
@@ -99,10 +100,14 @@ func WithMemory(bytes int64) Option {
 }
 
 // WithBaseSnapshots sets how many automatic snapshots the engine keeps per
-// volume as the bases of later incrementals (default DefaultBaseSnapshots;
-// 0 deletes every automatic snapshot after its backup, as ONTAP's dump
-// does, and incrementals then select files by inode change times).
-func WithBaseSnapshots(n int) Option { return func(e *Engine) { e.maxBases = max(n, 0) } }
+// volume as the bases of later incrementals (default DefaultBaseSnapshots
+// with a data directory, 0 without one: an in-memory history would forget
+// them at exit; 0 deletes every automatic snapshot after its backup, as
+// ONTAP's dump does, and incrementals then select files by inode change
+// times).
+func WithBaseSnapshots(n int) Option {
+	return func(e *Engine) { e.maxBases, e.basesSet = max(n, 0), true }
+}
 
 // New returns the dump engine over store.
 func New(store *volume.Store, opts ...Option) *Engine {
@@ -120,6 +125,9 @@ func New(store *volume.Store, opts ...Option) *Engine {
 		e.history = NewHistory(filepath.Join(e.dataDir, "dumpdates"))
 	} else {
 		e.history = NewHistory("")
+		if !e.basesSet {
+			e.maxBases = 0
+		}
 	}
 	return e
 }
