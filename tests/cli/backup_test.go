@@ -73,6 +73,17 @@ func TestBackupRestoreThroughTheCLI(t *testing.T) {
 	if out := l.Run("catalog", "list"); !strings.Contains(out, "2 backups.") {
 		t.Fatalf("catalog:\n%s", out)
 	}
+	// The level 1 came from the snapshot diff base..incr; the event log
+	// names the tape device.
+	evlog, err := os.ReadFile(filepath.Join(l.Dir, "log", "backup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []string{" Options (incremental from snapshot diff: base..incr, ", " Tape_open (nrst0a)"} {
+		if !strings.Contains(string(evlog), ev) {
+			t.Errorf("event log lacks %q:\n%s", ev, evlog)
+		}
+	}
 
 	// Backup 2 is a level 1: the restore applies backup 1 first.
 	out = l.Run("restore", "2", "--to", "/vs1/dst")
