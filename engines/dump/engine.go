@@ -442,7 +442,7 @@ func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *e
 			}
 		}
 		var method, detail string
-		changed, method, detail, err = changedSince(vol, view, base, ignoreCtime)
+		changed, method, detail, err = changedSince(vol, view, info.Epoch, base, ignoreCtime)
 		if err != nil {
 			return nil, err
 		}

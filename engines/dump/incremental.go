@@ -150,8 +150,17 @@ func (e *Engine) collectBases(v *volume.Volume, log logger) {
 // unchanged, the seed's definition). Else, as BSD dump does, the inodes
 // whose ctime (mtime with IGNORE_CTIME) is not older than the base date
 // (IncrementalFromCtime); why says why the diff could not be used.
-func changedSince(vol *volume.Volume, view *volume.View, base DumpRecord, ignoreCtime bool) (changed func(uint64, Attr) bool, method, why string, err error) {
-	if _, ok := recordedSnapshot(vol, base); ok {
+func changedSince(vol *volume.Volume, view *volume.View, epoch uint64, base DumpRecord, ignoreCtime bool) (changed func(uint64, Attr) bool, method, why string, err error) {
+	in, ok := recordedSnapshot(vol, base)
+	switch {
+	case ok && in.Epoch == epoch:
+		// the base dump was of this very snapshot: nothing changed
+		return func(uint64, Attr) bool { return false }, IncrementalFromDiff,
+			fmt.Sprintf("%s..%s, 0 inodes changed", base.Snapshot, view.Snapshot()), nil
+	case ok && in.Epoch > epoch:
+		return ctimeSince(base.Date, ignoreCtime), IncrementalFromCtime,
+			fmt.Sprintf("the base snapshot %s is newer than %s", base.Snapshot, view.Snapshot()), nil
+	case ok:
 		set, err := diffSelection(vol, base.Snapshot, view, ignoreCtime)
 		if err != nil {
 			return nil, "", "", err
@@ -165,13 +174,19 @@ func changedSince(vol *volume.Volume, view *volume.View, base DumpRecord, ignore
 	default:
 		why = fmt.Sprintf("the base snapshot %s no longer exists", base.Snapshot)
 	}
-	since := base.Date.Unix()
+	return ctimeSince(base.Date, ignoreCtime), IncrementalFromCtime, why, nil
+}
+
+// ctimeSince is BSD dump's selection: the inodes whose ctime (mtime with
+// IGNORE_CTIME) is not older than the base date, in whole seconds.
+func ctimeSince(date time.Time, ignoreCtime bool) func(uint64, Attr) bool {
+	since := date.Unix()
 	return func(_ uint64, a Attr) bool {
 		if a.Mtime.Unix() >= since {
 			return true
 		}
 		return !ignoreCtime && a.Ctime.Unix() >= since
-	}, IncrementalFromCtime, why, nil
+	}
 }
 
 // diffSelection is the set of inodes an incremental from snapshot base to

@@ -547,3 +547,37 @@ func TestFixtureChainThroughOurIncremental(t *testing.T) {
 		}
 	})
 }
+
+// Named snapshots: an incremental of the base's own snapshot is empty; one
+// of a snapshot older than its base cannot diff and goes by ctime.
+func TestIncrementalOfNamedSnapshots(t *testing.T) {
+	l := newLab(t)
+	v, w := l.volume(t, "vol1", 16<<20)
+	w.Create(volume.RootIno, "a", 0o644, volume.Owner{})
+	l.clk.advance(10 * time.Second)
+	snapshot.Create(v, "old")
+	l.clk.advance(10 * time.Second)
+	w.Create(volume.RootIno, "b", 0o644, volume.Owner{})
+	l.clk.advance(10 * time.Second)
+	snapshot.Create(v, "new")
+	l.backup(t, nil, "FILESYSTEM", "/vs1/vol1/.snapshot/new", "LEVEL", "0")
+	img, _ := l.backup(t, nil, "FILESYSTEM", "/vs1/vol1/.snapshot/new", "LEVEL", "1", "UPDATE", "N")
+	if got := strings.Join(namesOnImage(t, img), ","); got != "" {
+		t.Errorf("incremental of the base's own snapshot dumped %q", got)
+	}
+	img, _ = l.backup(t, nil, "FILESYSTEM", "/vs1/vol1/.snapshot/old", "LEVEL", "1", "UPDATE", "N")
+	if got := strings.Join(namesOnImage(t, img), ","); got != "" {
+		t.Errorf("incremental of an older snapshot dumped %q", got)
+	}
+	if d, c := l.eng.IncrementalCounts(); d != 1 || c != 1 {
+		t.Errorf("%d from the diff, %d by ctime; want 1, 1", d, c)
+	}
+	b, _ := os.ReadFile(filepath.Join(l.data, "backup"))
+	if !strings.Contains(string(b), "the base snapshot new is newer than old") {
+		t.Errorf("event log:\n%s", b)
+	}
+	// both named snapshots are the user's: kept
+	if got := snapNames(t, v); got != "old,new" {
+		t.Errorf("snapshots %s", got)
+	}
+}
