@@ -246,6 +246,7 @@ func Open(dir string) (*Cartridge, error) {
 		c.data.Close()
 		return nil, fmt.Errorf("cartridge %s: map index: %w", m.Barcode, err)
 	}
+	c.written = c.end()
 	return c, nil
 }
 
@@ -578,9 +579,6 @@ const writeBehindBytes = 8 << 20
 // result is not needed here.
 func (c *Cartridge) writeBehind() {
 	end := c.end()
-	if c.written < c.start {
-		c.written = c.start
-	}
 	if end-c.written < writeBehindBytes {
 		return
 	}

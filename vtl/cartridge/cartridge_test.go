@@ -405,3 +405,36 @@ func TestDataStartAligned(t *testing.T) {
 		t.Logf("data file not sparse here: %d bytes allocated", st.Blocks*512)
 	}
 }
+
+// TestWriteBehind: appending past writeBehindBytes starts writeback of what
+// was appended, Truncate moves the mark back, and the data reads as written.
+func TestWriteBehind(t *testing.T) {
+	dir, c := newCart(t)
+	var want [][]byte
+	for i := 0; i < 140; i++ { // 8.75 MiB
+		want = append(want, payload(i, 1<<16, false))
+		if _, err := c.AppendRecord(want[i], false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.written != c.start+writeBehindBytes {
+		t.Fatalf("writeback started up to %d, want %d", c.written, c.start+writeBehindBytes)
+	}
+	if err := c.Truncate(3); err != nil {
+		t.Fatal(err)
+	}
+	if c.written != c.end() {
+		t.Fatalf("after Truncate: writeback mark %d, end %d", c.written, c.end())
+	}
+	check(t, c, want[:3])
+	c.Close()
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.written != c.end() {
+		t.Fatalf("after Open: writeback mark %d, end %d", c.written, c.end())
+	}
+	check(t, c, want[:3])
+}
