@@ -82,9 +82,22 @@ func ValidateName(name string) error { return validateName(name) }
 
 // Create takes a snapshot of v's active file system. It fails with an error
 // starting "Failed to create snapshot" when the volume already holds
-// MaxPerVolume snapshots (ErrLimit), the name is used (ErrExists) or
-// invalid (ErrBadName).
+// MaxPerVolume snapshots and no Reclaimer gives one up (ErrLimit), the name
+// is used (ErrExists) or invalid (ErrBadName).
 func Create(v *volume.Volume, name string) (Info, error) { return create(v, name) }
+
+// Reclaimer gives up one snapshot of v that its owner keeps only as an
+// optimisation (the dump engine's incremental bases), deleting it with
+// Delete; it reports whether it did. It must not delete a locked snapshot
+// nor one of another owner.
+type Reclaimer func(v *volume.Volume) bool
+
+// AddReclaimer registers r until remove is called: when Create finds the
+// volume at MaxPerVolume it asks the reclaimers, in registration order, to
+// give up a snapshot, and retries, before it fails with ErrLimit. So
+// snapshots kept as an optimisation never take a place a user or a backup
+// needs.
+func AddReclaimer(r Reclaimer) (remove func()) { return addReclaimer(r) }
 
 // AutoBackupName returns the next unused "snapshot_for_backup.N" name for
 // v: N counts from 0 per volume since the process started (ONTAP resets it

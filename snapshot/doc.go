@@ -14,8 +14,11 @@
 // Unlike ONTAP's dump, which deletes snapshot_for_backup.N after every
 // backup, tapelab's dump engine keeps the ones that later incrementals
 // can diff against (unlocked, deletable; at most 32 per volume by
-// default, released at the 255 limit): the policy and its bookkeeping
-// are the engine's (engines/dump, doc.go "Base snapshots").
+// default): the policy and its bookkeeping are the engine's (engines/dump,
+// doc.go "Base snapshots"). So that such snapshots never take a place
+// someone needs, Create at the 255 limit first asks the registered
+// Reclaimers (AddReclaimer; the engine's gives up its oldest unlocked
+// base) and fails with ErrLimit only when none gives one up.
 //
 // Error texts start with the ONTAP dump-engine messages of the seeds,
 // verbatim (messages.go): "Failed to create snapshot" (with the seed's cause

@@ -56,6 +56,16 @@ func create(v *volume.Volume, name string) (Info, error) {
 	if err := validateName(name); err != nil {
 		return Info{}, fmt.Errorf("%s: %w", MsgCreateFailed, err)
 	}
+	for {
+		in, err := createOnce(v, name)
+		if !errors.Is(err, ErrLimit) || !reclaim(v) {
+			return in, err
+		}
+	}
+}
+
+// createOnce creates the snapshot unless the volume is at the limit.
+func createOnce(v *volume.Volume, name string) (Info, error) {
 	st := stateOf(v)
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -70,6 +80,55 @@ func create(v *volume.Volume, name string) (Info, error) {
 		return Info{}, fmt.Errorf("%s: %w", MsgCreateFailed, err)
 	}
 	return Info{SVM: v.SVM(), Volume: v.Name(), Name: si.Name, Created: si.Created, Epoch: si.Epoch}, nil
+}
+
+// reclaimers are the registered Reclaimers (AddReclaimer).
+var reclaimers struct {
+	mu   sync.Mutex
+	next int
+	fns  map[int]Reclaimer
+}
+
+// reclaim asks the reclaimers, in registration order, to give up one
+// snapshot of v; it reports whether one did. It runs without the volume's
+// lock: a reclaimer deletes through Delete.
+func reclaim(v *volume.Volume) bool {
+	reclaimers.mu.Lock()
+	ids := make([]int, 0, len(reclaimers.fns))
+	for id := range reclaimers.fns {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	fns := make([]Reclaimer, len(ids))
+	for i, id := range ids {
+		fns[i] = reclaimers.fns[id]
+	}
+	reclaimers.mu.Unlock()
+	for _, r := range fns {
+		if r(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func addReclaimer(r Reclaimer) func() {
+	reclaimers.mu.Lock()
+	defer reclaimers.mu.Unlock()
+	if reclaimers.fns == nil {
+		reclaimers.fns = map[int]Reclaimer{}
+	}
+	id := reclaimers.next
+	reclaimers.next++
+	reclaimers.fns[id] = r
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			reclaimers.mu.Lock()
+			delete(reclaimers.fns, id)
+			reclaimers.mu.Unlock()
+		})
+	}
 }
 
 func autoBackupName(v *volume.Volume) string {

@@ -204,3 +204,37 @@ func make1(n int, seed byte) []byte {
 	}
 	return b
 }
+
+// At the limit Create asks the reclaimers to give up a snapshot before it
+// fails; a removed reclaimer is not asked.
+func TestReclaimerAtTheLimit(t *testing.T) {
+	_, v, _ := newVol(t, 4<<20)
+	for i := 0; i < MaxPerVolume; i++ {
+		if _, err := Create(v, fmt.Sprintf("s%03d", i)); err != nil {
+			t.Fatalf("snapshot %d: %v", i, err)
+		}
+	}
+	calls := 0
+	decline := AddReclaimer(func(*volume.Volume) bool { calls++; return false })
+	defer decline()
+	if _, err := Create(v, "declined"); !errors.Is(err, ErrLimit) || calls != 1 {
+		t.Fatalf("with a declining reclaimer: %v (%d calls)", err, calls)
+	}
+	remove := AddReclaimer(func(w *volume.Volume) bool {
+		if w != v {
+			return false
+		}
+		_, err := Delete(w, "s000")
+		return err == nil
+	})
+	if _, err := Create(v, "reclaimed"); err != nil {
+		t.Fatalf("with a reclaimer: %v", err)
+	}
+	if _, err := Show(v, "s000"); !errors.Is(err, ErrNotFound) || len(v.Snapshots()) != MaxPerVolume {
+		t.Errorf("s000: %v; %d snapshots", err, len(v.Snapshots()))
+	}
+	remove()
+	if _, err := Create(v, "again"); !errors.Is(err, ErrLimit) {
+		t.Errorf("after remove: %v", err)
+	}
+}

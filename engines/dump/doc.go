@@ -57,8 +57,10 @@
 // dump's base). A path therefore keeps one snapshot per level still on its
 // chain (0,1,1,1: two; 0,2,3,1,4: three). At most WithBaseSnapshots
 // (default 32) are kept per volume, the oldest released first; at the
-// 255-snapshot limit a backup releases kept bases (never its own base)
-// before it fails; a kept base deleted by a user only costs the diff.
+// 255-snapshot limit any snapshot creation (a backup's or a user's) first
+// releases the oldest unlocked kept base (snapshot.AddReclaimer; a
+// running dump's base is locked), logged as an Options event; a kept base
+// deleted by a user only costs the diff.
 // BASE_DATE dumps record their snapshot under their DUMP_DATE token
 // ("token:" + path records, apart from the LEVEL/UPDATE history, which
 // they leave alone) by the same rule, so the incremental given that token

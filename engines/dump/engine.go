@@ -129,6 +129,9 @@ func New(store *volume.Store, opts ...Option) *Engine {
 			e.maxBases = 0
 		}
 	}
+	if e.maxBases > 0 {
+		e.registerReclaimer()
+	}
 	return e
 }
 
@@ -389,9 +392,19 @@ func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *e
 	// last, once this dump's locks are released: retired base snapshots it
 	// held (its base, superseded meanwhile) can be deleted now
 	defer e.collectBases(vol, log)
+	// The base snapshot, while it exists, is held for the duration: from
+	// before the automatic snapshot is made, so that at the snapshot limit
+	// other kept bases give way, not this one.
+	if baseFound {
+		if _, ok := recordedSnapshot(vol, base); ok {
+			if rel, lerr := snapshot.Lock(vol, base.Snapshot, holder+" (base)"); lerr == nil {
+				defer rel()
+			}
+		}
+	}
 	if snap == "" {
 		snap = snapshot.AutoBackupName(vol)
-		if _, err := e.createBackupSnapshot(vol, snap, base, log); err != nil {
+		if _, err := e.createBackupSnapshot(vol, snap, log); err != nil {
 			return nil, err
 		}
 		defer func() {
@@ -436,11 +449,6 @@ func (e *Engine) Backup(ctx context.Context, req *engines.BackupRequest) (res *e
 		ddate = base.Date
 		event("Base_dump", fmt.Sprintf("level %d, %s", base.Level, stamp(base.Date)))
 		log.Message(engines.LogNormal, "DUMP: Date of last level "+strconv.Itoa(base.Level)+" dump: "+base.Date.Format(time.ANSIC))
-		if _, ok := recordedSnapshot(vol, base); ok {
-			if rel, lerr := snapshot.Lock(vol, base.Snapshot, holder+" (base)"); lerr == nil {
-				defer rel()
-			}
-		}
 		var method, detail string
 		changed, method, detail, err = changedSince(vol, view, info.Epoch, base, ignoreCtime)
 		if err != nil {

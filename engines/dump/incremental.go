@@ -3,8 +3,10 @@ package dump
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
+	"weak"
 
 	"tapelab/engines"
 	"tapelab/snapshot"
@@ -57,35 +59,53 @@ func recordedSnapshot(v *volume.Volume, r DumpRecord) (snapshot.Info, bool) {
 	return in, true
 }
 
-// createBackupSnapshot creates the automatic snapshot of a backup. At the
-// volume's snapshot limit it gives up kept base snapshots of this volume,
-// oldest first and never need (the base of this dump), so that kept bases
-// never make a backup fail.
-func (e *Engine) createBackupSnapshot(v *volume.Volume, name string, need DumpRecord, log logger) (snapshot.Info, error) {
+// createBackupSnapshot creates the automatic snapshot of a backup, after
+// deleting the retired bases of the volume. At the volume's snapshot limit
+// snapshot.Create asks the engine's reclaimer (reclaimBase) to give up a
+// kept base first; the base of this dump is locked by then, so it stays.
+func (e *Engine) createBackupSnapshot(v *volume.Volume, name string, log logger) (snapshot.Info, error) {
 	e.collectBases(v, log)
-	for {
-		in, err := snapshot.Create(v, name)
-		if err == nil || !errors.Is(err, snapshot.ErrLimit) {
-			return in, err
+	return snapshot.Create(v, name)
+}
+
+// registerReclaimer makes the kept bases give way at the snapshot limit,
+// for backups and users alike (snapshot.AddReclaimer). The registration
+// holds the engine weakly and ends when the engine is collected.
+func (e *Engine) registerReclaimer() {
+	wp := weak.Make(e)
+	remove := snapshot.AddReclaimer(func(v *volume.Volume) bool {
+		if e := wp.Value(); e != nil {
+			return e.reclaimBase(v)
 		}
-		live, _, herr := e.history.Kept()
-		if herr != nil {
-			return in, err
+		return false
+	})
+	runtime.AddCleanup(e, func(remove func()) { remove() }, remove)
+}
+
+// reclaimBase gives up the oldest unlocked kept base snapshot of v (a
+// volume of this engine's store), logging it in the event log.
+func (e *Engine) reclaimBase(v *volume.Volume) bool {
+	if cur, err := e.store.Volume(v.SVM(), v.Name()); err != nil || cur != v {
+		return false
+	}
+	live, _, err := e.history.Kept()
+	if err != nil {
+		return false
+	}
+	for _, r := range live {
+		if !onVolume(r, v) {
+			continue
 		}
-		released := false
-		for _, r := range live {
-			if !onVolume(r, v) || (r.Path == need.Path && r.Level == need.Level && r.Snapshot == need.Snapshot) {
-				continue
-			}
-			if e.releaseBase(v, r, "the volume has the maximum number of snapshots", log) {
-				released = true
-				break
-			}
+		if in, ok := recordedSnapshot(v, r); !ok || len(in.Holders) > 0 {
+			continue // gone, or the base of a running dump
 		}
-		if !released {
-			return in, err
+		why := "the volume has the maximum number of snapshots"
+		if e.releaseBase(v, r, why, logger{}) {
+			_ = e.events.Event("dmp", r.Path, "Options", fmt.Sprintf("base snapshot %s of the level %d dump released: %s", r.Snapshot, r.Level, why))
+			return true
 		}
 	}
+	return false
 }
 
 // releaseBase retires a kept base snapshot and deletes it; the chain of

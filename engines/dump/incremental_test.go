@@ -473,8 +473,23 @@ func TestBaseSnapshotBudget(t *testing.T) {
 	if _, err := snapshot.Show(v, "snapshot_for_backup.2"); err == nil {
 		t.Error("no base released at the snapshot limit")
 	}
-	if !strings.Contains(strings.Join(rec.msgs, "\n"), "maximum number of snapshots") {
-		t.Errorf("no release logged:\n%s", strings.Join(rec.msgs, "\n"))
+	b, _ := os.ReadFile(filepath.Join(l.data, "backup"))
+	if !strings.Contains(string(b), "/vs1/vol1/c Options (base snapshot snapshot_for_backup.2 of the level 0 dump released: the volume has the maximum number of snapshots)") {
+		t.Errorf("no release logged:\n%s", b)
+	}
+	// a user's snapshot at the limit takes the place of a kept base too
+	// (the oldest: b's level 0)
+	if n := len(v.Snapshots()); n != snapshot.MaxPerVolume {
+		t.Fatalf("%d snapshots", n)
+	}
+	if _, err := snapshot.Create(v, "users-256th"); err != nil {
+		t.Errorf("user snapshot at the limit with a kept base: %v", err)
+	}
+	if _, err := snapshot.Show(v, "snapshot_for_backup.1"); err == nil {
+		t.Error("the oldest kept base was not given up for the user's snapshot")
+	}
+	if n := len(v.Snapshots()); n != snapshot.MaxPerVolume {
+		t.Errorf("%d snapshots after the user's", n)
 	}
 	// nothing left to release: the limit error as before
 	for i := 0; len(v.Snapshots()) < snapshot.MaxPerVolume; i++ {
