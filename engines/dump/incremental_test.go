@@ -596,3 +596,43 @@ func TestIncrementalOfNamedSnapshots(t *testing.T) {
 		t.Errorf("snapshots %s", got)
 	}
 }
+
+// The kept bases outlive the engine (a node restart): the history in the
+// data directory still names them, and a dump history of the old format
+// (path level time [snapshot]) still reads, its bases matched by name and
+// date.
+func TestBaseSnapshotsAcrossRestart(t *testing.T) {
+	l := newLab(t)
+	_, w := l.volume(t, "vol1", 16<<20)
+	w.Create(volume.RootIno, "a", 0o644, volume.Owner{})
+	l.clk.advance(10 * time.Second)
+	l.backup(t, nil, "FILESYSTEM", "/vs1/vol1", "LEVEL", "0")
+	l.clk.advance(10 * time.Second)
+	w.Create(volume.RootIno, "b", 0o644, volume.Owner{})
+	l.clk.advance(10 * time.Second)
+	l.eng = dump.New(l.store, dump.WithDataDir(l.data), dump.WithClock(l.clk.now))
+	img, _ := l.backup(t, nil, "FILESYSTEM", "/vs1/vol1", "LEVEL", "1", "UPDATE", "N")
+	if got := strings.Join(namesOnImage(t, img), ","); got != "b" {
+		t.Errorf("after a restart the incremental dumped %q", got)
+	}
+	if d, c := l.eng.IncrementalCounts(); d != 1 || c != 0 {
+		t.Errorf("after a restart: %d from the diff, %d by ctime", d, c)
+	}
+	// the old four-column format: no epoch, not kept
+	p := filepath.Join(l.data, "dumpdates")
+	recs, _ := l.eng.History().Records("/vs1/vol1")
+	old := fmt.Sprintf("/vs1/vol1\t0\t%d\t%s\n/vs1/other\t1\t12345\n", recs[0].Date.Unix(), recs[0].Snapshot)
+	if err := os.WriteFile(p, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img, _ = l.backup(t, nil, "FILESYSTEM", "/vs1/vol1", "LEVEL", "1", "UPDATE", "N")
+	if got := strings.Join(namesOnImage(t, img), ","); got != "b" {
+		t.Errorf("with an old-format history the incremental dumped %q", got)
+	}
+	if d, _ := l.eng.IncrementalCounts(); d != 2 {
+		t.Errorf("old-format base not diffed against (%d from the diff)", d)
+	}
+	if recs, _ := l.eng.History().Records("/vs1/other"); len(recs) != 1 || recs[0].Level != 1 || recs[0].Date.Unix() != 12345 {
+		t.Errorf("old-format record %+v", recs)
+	}
+}
