@@ -2,6 +2,7 @@ package ndmp
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -454,5 +455,87 @@ func TestNodeHistory(t *testing.T) {
 	}
 	if n := res.nodes[1]; n.Node != 4 || n.FhInfo != 1024 || n.Stats[0].Fattr != 0o600 || n.Stats[0].FileType != 4 {
 		t.Fatalf("node %+v", n)
+	}
+}
+
+// gateEngine is the lab engine whose backup writes one record and then
+// waits for the test to open the gate.
+type gateEngine struct {
+	ndmptest.LabEngine
+	gate chan struct{}
+}
+
+func (g gateEngine) Backup(ctx context.Context, req *engines.BackupRequest) (*engines.BackupResult, error) {
+	if _, err := req.Stream.Write(make([]byte, 65536)); err != nil {
+		return nil, err
+	}
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return &engines.BackupResult{}, nil
+}
+
+// TestBackupEndForPollingDMA drives the end of a three-way backup the way
+// ndmjob's DMA does: it polls DATA_GET_STATE and MOVER_GET_STATE once at the
+// start and again after each notification. Right after DATA_CONNECT the
+// mover reports ACTIVE (not LISTEN), and the poll after NOTIFY_MOVER_HALTED
+// finds DATA halted with NOTIFY_DATA_HALTED already sent before its reply
+// (ndmjob sleeps 2 s at the end of a job when no halt notification arrives
+// while it reads those states).
+func TestBackupEndForPollingDMA(t *testing.T) {
+	defer func(d time.Duration) { endHold = d }(endHold)
+	endHold = time.Hour // only the poll ends the hold here
+	tape := &memTape{id: "MEM0", loaded: true}
+	gate := make(chan struct{})
+	_, addr := startTestServer(t, Config{Devices: &memDevices{tapes: []*memTape{tape}}, Engines: []engines.Engine{gateEngine{gate: gate}}})
+	tc := dialTest(t, addr) // tape/mover session
+	dc := dialTest(t, addr) // data session
+	expectErr(t, "tape open", tc.TapeOpen("nrst0a", wire.TapeRDWRMode), wire.NoErr)
+	expectErr(t, "record size", tc.MoverSetRecordSize(65536), wire.NoErr)
+	a, err := tc.MoverListen(wire.MoverModeRead, wire.AddrTCP)
+	expectErr(t, "mover listen tcp", err, wire.NoErr)
+	expectErr(t, "data connect", dc.DataConnect(a), wire.NoErr)
+	expectErr(t, "start backup", dc.DataStartBackup("lab", nil), wire.NoErr)
+	ds, err := dc.DataGetState()
+	expectErr(t, "data get state", err, wire.NoErr)
+	ms, err := tc.MoverGetState()
+	expectErr(t, "mover get state", err, wire.NoErr)
+	if ds.State != wire.DataStateActive || ms.State != wire.MoverStateActive {
+		t.Fatalf("after start: data %d mover %d, want both ACTIVE", ds.State, ms.State)
+	}
+	close(gate)
+	for moverHalted := false; !moverHalted; {
+		select {
+		case p := <-tc.Posts():
+			_, moverHalted = p.Body.(*wire.NotifyMoverHaltedPost)
+		case p := <-dc.Posts():
+			if _, ok := p.Body.(*wire.NotifyDataHaltedPost); ok {
+				t.Fatal("NOTIFY_DATA_HALTED before the DMA polled again")
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("mover did not halt")
+		}
+	}
+	for len(dc.Posts()) > 0 {
+		if _, ok := (<-dc.Posts()).Body.(*wire.NotifyDataHaltedPost); ok {
+			t.Fatal("NOTIFY_DATA_HALTED before the DMA polled again")
+		}
+	}
+	ds, err = dc.DataGetState()
+	expectErr(t, "data get state", err, wire.NoErr)
+	if ds.State != wire.DataStateHalted || ds.HaltReason != wire.DataHaltSuccessful {
+		t.Fatalf("after the mover halted: data state %d halt %d, want HALTED/SUCCESSFUL", ds.State, ds.HaltReason)
+	}
+	for {
+		select {
+		case p := <-dc.Posts():
+			if _, ok := p.Body.(*wire.NotifyDataHaltedPost); ok {
+				return
+			}
+		default:
+			t.Fatal("DATA_GET_STATE said HALTED before NOTIFY_DATA_HALTED arrived")
+		}
 	}
 }

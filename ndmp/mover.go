@@ -9,6 +9,8 @@ import (
 	"net"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"tapelab/ndmp/wire"
 )
 
@@ -43,6 +45,7 @@ type mover struct {
 	addr        wire.Addr
 
 	listener  net.Listener
+	activated chan struct{} // closed when the listener's connection makes the mover ACTIVE
 	conn      net.Conn
 	localData net.Conn // the DATA end of a LOCAL connection, until DATA_CONNECT takes it
 	localMine net.Conn
@@ -130,8 +133,22 @@ func (m *mover) shutdown() {
 
 func (s *Session) moverGetState(any) any {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	m := s.mover
+	if m.state == wire.MoverStateListen && m.listener != nil && m.activated != nil && connPending(m.listener) {
+		// The kernel has accepted the data connection; the goroutine
+		// that takes it may not have run yet. Report the state that
+		// connection gives (ACTIVE), as a DMA that just saw DATA_CONNECT
+		// succeed expects: ndmjob's waits up to 2 s more when its first
+		// look finds the mover still LISTEN.
+		activated := m.activated
+		s.mu.Unlock()
+		select {
+		case <-activated:
+		case <-time.After(100 * time.Millisecond):
+		}
+		s.mu.Lock()
+	}
+	defer s.mu.Unlock()
 	return &wire.MoverGetStateReply{
 		Mode: m.mode, State: m.state, PauseReason: m.pause, HaltReason: m.halt,
 		RecordSize: m.recordSize, RecordNum: m.recordNum, BytesMoved: m.bytesMoved,
@@ -220,13 +237,14 @@ func (s *Session) moverListen(req any) any {
 		m.listener = l
 		m.addr = tcpAddr(l.Addr())
 		m.stop = make(chan struct{})
-		go m.accept(l)
+		m.activated = make(chan struct{})
+		go m.accept(l, m.activated)
 	}
 	m.state = wire.MoverStateListen
 	return &wire.ListenReply{Addr: m.addr}
 }
 
-func (m *mover) accept(l net.Listener) {
+func (m *mover) accept(l net.Listener, activated chan struct{}) {
 	c, err := l.Accept()
 	l.Close()
 	m.s.mu.Lock()
@@ -242,7 +260,30 @@ func (m *mover) accept(l net.Listener) {
 	}
 	m.listener = nil
 	m.activateLocked(c)
+	if m.activated == activated {
+		m.activated = nil
+	}
+	close(activated)
 	m.s.mu.Unlock()
+}
+
+// connPending reports whether a connection waits in l's accept queue.
+func connPending(l net.Listener) bool {
+	tl, ok := l.(*net.TCPListener)
+	if !ok {
+		return false
+	}
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ready := false
+	rc.Control(func(fd uintptr) {
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(p, 0)
+		ready = err == nil && n > 0 && p[0].Revents&unix.POLLIN != 0
+	})
+	return ready
 }
 
 // takeLocalData hands the DATA service its end of a LOCAL connection
