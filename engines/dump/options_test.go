@@ -298,9 +298,12 @@ func testVolumeIncrementalChain(t *testing.T, l *lab) {
 	}
 }
 
-func TestIgnoreCtimeAndSnapshotDiff(t *testing.T) {
-	l := newLab(t)
-	v, w := l.volume(t, "vol1", 16<<20)
+// IGNORE_CTIME: a ctime-only change is dumped without it, not with it;
+// from the snapshot diff and by the ctime fallback.
+func TestIgnoreCtime(t *testing.T) { forBothPaths(t, testIgnoreCtime) }
+
+func testIgnoreCtime(t *testing.T, l *lab) {
+	_, w := l.volume(t, "vol1", 16<<20)
 	f, _ := w.Create(volume.RootIno, "meta-only", 0o644, volume.Owner{})
 	w.Create(volume.RootIno, "untouched", 0o644, volume.Owner{})
 	l.clk.advance(10 * time.Second)
@@ -319,13 +322,33 @@ func TestIgnoreCtimeAndSnapshotDiff(t *testing.T) {
 	if got := strings.Join(namesOnImage(t, img), ","); got != "" {
 		t.Errorf("IGNORE_CTIME: dumped %q", got)
 	}
-	// named snapshots: the incremental comes from the snapshot difference
+	// a real attribute change (the mode) leaves mtime alone: the diff keeps
+	// it with IGNORE_CTIME (only the ctime alone is ignored, the seed's
+	// rule); the fallback, by mtime, cannot see it (BSD dump's behaviour)
+	if _, err := w.SetAttr(f.Ino, volume.SetAttrIn{Valid: volume.SetMode, Mode: 0o600}); err != nil {
+		t.Fatal(err)
+	}
+	l.clk.advance(10 * time.Second)
+	img, _ = l.backup(t, nil, "FILESYSTEM", "/vs1/vol1", "LEVEL", "1", "UPDATE", "N", "IGNORE_CTIME", "Y")
+	want := "meta-only"
+	if l.ctimePath {
+		want = ""
+	}
+	if got := strings.Join(namesOnImage(t, img), ","); got != want {
+		t.Errorf("IGNORE_CTIME after a chmod: dumped %q, want %q", got, want)
+	}
+}
+
+// Named snapshots: the incremental comes from the snapshot difference.
+func TestSnapshotDiffOfNamedSnapshots(t *testing.T) {
+	l := newLab(t)
+	v, w := l.volume(t, "vol1", 16<<20)
 	snapshot.Create(v, "s0")
 	l.backup(t, nil, "FILESYSTEM", "/vs1/vol1/.snapshot/s0", "LEVEL", "0")
 	w.Create(volume.RootIno, "after-s0", 0o644, volume.Owner{})
 	snapshot.Create(v, "s1")
 	rec := newRecorder()
-	img, _ = l.backup(t, rec, "FILESYSTEM", "/vs1/vol1/.snapshot/s1", "LEVEL", "1")
+	img, _ := l.backup(t, rec, "FILESYSTEM", "/vs1/vol1/.snapshot/s1", "LEVEL", "1")
 	if got := strings.Join(namesOnImage(t, img), ","); got != "after-s0" {
 		t.Errorf("snapshot-diff incremental dumped %q", got)
 	}
