@@ -117,7 +117,6 @@ func (e *Engine) releaseBase(v *volume.Volume, r DumpRecord, why string, log log
 		return false
 	}
 	log.Message(engines.LogWarning, fmt.Sprintf("DUMP: releasing the base snapshot %s of the level %d dump of %s: %s", r.Snapshot, r.Level, r.Path, why))
-	r.Level = -1
 	return e.deleteRetired(v, r, log)
 }
 
