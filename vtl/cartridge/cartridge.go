@@ -292,10 +292,10 @@ func (c *Cartridge) putIndex(i int, b []byte) error {
 
 func (c *Cartridge) load() error {
 	var h [32]byte
-	var err error
 	if _, err := c.data.ReadAt(h[:], 0); err != nil {
 		return fmt.Errorf("%w: data header: %v", ErrCorrupt, err)
 	}
+	var err error
 	if c.version, c.start, err = parseFileHeader(h[:], dataMagic); err != nil {
 		return err
 	}
