@@ -390,8 +390,17 @@ func (v *Volume) changes(from, to *View) ([]InodeChange, error) {
 			inos = append(inos, ino)
 		}
 		sort.Slice(inos, func(i, j int) bool { return inos[i] < inos[j] })
+		// One iterator each for inode records and blocks, shared by all
+		// inodes (in ascending order): creating iterators per inode cost
+		// more than the lookups.
+		its := diffIters{
+			inodes: txn.NewIterator(iterOpts(kID(pInode, v.id))),
+			blocks: txn.NewIterator(iterOpts(kID(pBlock, v.id))),
+		}
+		defer its.inodes.Close()
+		defer its.blocks.Close()
 		for _, ino := range inos {
-			c, ok, err := v.diffInode(txn, ino, acc[ino], a, b)
+			c, ok, err := v.diffInode(txn, its, ino, acc[ino], a, b)
 			if err != nil {
 				return err
 			}
@@ -404,13 +413,27 @@ func (v *Volume) changes(from, to *View) ([]InodeChange, error) {
 	return out, err
 }
 
-func (v *Volume) diffInode(txn *badger.Txn, ino uint64, h *histAcc, a, b uint64) (InodeChange, bool, error) {
+// diffIters are the iterators diffInode reads inode records and blocks
+// with (AllVersions, over all of the volume's inodes and blocks).
+type diffIters struct{ inodes, blocks *badger.Iterator }
+
+// valueAt returns a copy of the record version visible at epoch e.
+func valueAt(it *badger.Iterator, prefix []byte, e uint64) ([]byte, bool, error) {
+	item, ok := seekAt(it, prefix, e)
+	if !ok {
+		return nil, false, nil
+	}
+	v, err := item.ValueCopy(nil)
+	return v, err == nil, err
+}
+
+func (v *Volume) diffInode(txn *badger.Txn, its diffIters, ino uint64, h *histAcc, a, b uint64) (InodeChange, bool, error) {
 	c := InodeChange{Ino: ino}
-	ra, oka, err := getAt(txn, pfxInode(v.id, ino), a)
+	ra, oka, err := valueAt(its.inodes, pfxInode(v.id, ino), a)
 	if err != nil {
 		return c, false, err
 	}
-	rb, okb, err := getAt(txn, pfxInode(v.id, ino), b)
+	rb, okb, err := valueAt(its.inodes, pfxInode(v.id, ino), b)
 	if err != nil {
 		return c, false, err
 	}
@@ -476,15 +499,15 @@ func (v *Volume) diffInode(txn *badger.Txn, ino uint64, h *histAcc, a, b uint64)
 	if nb.Mode&sIFMT == sIFREG {
 		var blks []uint64
 		seen := map[uint64]bool{}
-		it := txn.NewIterator(iterOpts(u64(kID(pBlock, v.id), ino)))
-		defer it.Close()
+		it := its.blocks
+		var scratch []byte
 		for _, r := range h.blocks {
 			for blk := r[0]; blk < r[1]; blk++ {
 				if seen[blk] || blk*BlockSize >= nb.Size {
 					continue
 				}
 				seen[blk] = true
-				d, err := blockDiffers(it, v.id, ino, blk, a, b)
+				d, err := blockDiffers(it, v.id, ino, blk, a, b, &scratch)
 				if err != nil {
 					return c, false, err
 				}
@@ -508,39 +531,65 @@ func (v *Volume) diffInode(txn *badger.Txn, ino uint64, h *histAcc, a, b uint64)
 }
 
 // blockDiffers compares block blk of ino at epochs a and b: the same
-// version key means the same contents; a hole and a stored block differ
-// (stored blocks are never all zeros); two different stored versions are
-// compared byte for byte. it iterates the inode's blocks (iterOpts).
-func blockDiffers(it *badger.Iterator, id uint32, ino, blk, a, b uint64) (bool, error) {
+// version means the same contents; a hole and a stored block differ (stored
+// blocks are never all zeros); two different stored versions are compared
+// byte for byte. it iterates the inode's blocks (iterOpts, AllVersions).
+// Versions sort newest first, so one Seek finds the version visible at the
+// later epoch and the one visible at the earlier epoch is reached with
+// Next, usually the very next key.
+// scratch holds the later version's bytes (reused across calls).
+func blockDiffers(it *badger.Iterator, id uint32, ino, blk, a, b uint64, scratch *[]byte) (bool, error) {
+	lo, hi := min(a, b), max(a, b)
 	pfx := pfxBlock(id, ino, blk)
-	var keys [2][]byte
-	var items [2]*badger.Item
-	for i, e := range []uint64{a, b} {
-		item, ok := seekAt(it, pfx, e)
-		if item != nil {
-			keys[i] = item.KeyCopy(nil)
-		}
-		if ok {
-			items[i] = item
-		}
+	item := seekIn(it, withEpoch(pfx, hi), pfx)
+	if item == nil || len(item.Key()) != len(pfx)+8 {
+		return false, nil // absent at hi, so at lo too
 	}
-	switch {
-	case keys[0] != nil && bytes.Equal(keys[0], keys[1]):
-		return false, nil
-	case items[0] == nil || items[1] == nil:
-		return (items[0] == nil) != (items[1] == nil), nil
+	if birthOf(item.Key()) <= lo {
+		return false, nil // one version serves both epochs
 	}
-	// Items are invalidated by the next Seek: fetch the values again.
-	var vals [2][]byte
-	for i, e := range []uint64{a, b} {
-		item, _ := seekAt(it, pfx, e)
-		v, err := item.ValueCopy(nil)
+	presentHi := item.UserMeta()&metaTomb == 0
+	if presentHi {
+		v, err := item.ValueCopy((*scratch)[:0])
 		if err != nil {
 			return false, err
 		}
-		vals[i] = v
+		*scratch = v
 	}
-	return !bytes.Equal(vals[0], vals[1]), nil
+	// The version visible at lo: the first older key born <= lo. With
+	// AllVersions, Badger lists a key's own older versions right after
+	// it (stale: skip them), and a key whose newest version is a delete
+	// marker is gone.
+	var itemLo *badger.Item
+	prev := item.KeyCopy(nil)
+	for it.Next(); it.Valid(); it.Next() {
+		cur := it.Item()
+		k := cur.Key()
+		if !bytes.HasPrefix(k, pfx) {
+			break
+		}
+		if bytes.Equal(k, prev) {
+			continue
+		}
+		prev = cur.KeyCopy(prev[:0])
+		if cur.IsDeletedOrExpired() || len(k) != len(pfx)+8 {
+			continue
+		}
+		if birthOf(k) <= lo {
+			itemLo = cur
+			break
+		}
+	}
+	presentLo := itemLo != nil && itemLo.UserMeta()&metaTomb == 0
+	if presentLo != presentHi || !presentLo {
+		return presentLo != presentHi, nil
+	}
+	differ := false
+	err := itemLo.Value(func(valLo []byte) error {
+		differ = !bytes.Equal(valLo, *scratch)
+		return nil
+	})
+	return differ, err
 }
 
 var _ = syscall.ENOENT
