@@ -340,7 +340,13 @@ func (c *Cartridge) load() error {
 			break
 		}
 	}
-	c.Recovered.DroppedEntries = nent - len(c.entries)
+	// Entries past the good ones, except the zero tail a process killed
+	// while the index was mapped leaves (never entries, nothing dropped).
+	for i := len(c.entries); i < nent; i++ {
+		if !allZero(ib[indexHeaderSize+i*entrySize:][:entrySize]) {
+			c.Recovered.DroppedEntries++
+		}
+	}
 	if len(ib) != indexHeaderSize+len(c.entries)*entrySize {
 		if err := c.idx.Truncate(int64(indexHeaderSize + len(c.entries)*entrySize)); err != nil {
 			return err
@@ -353,6 +359,15 @@ func (c *Cartridge) load() error {
 		}
 	}
 	return nil
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeEntry checks and decodes index entry seq of a cartridge whose

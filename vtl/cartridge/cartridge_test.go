@@ -331,6 +331,10 @@ func TestAppendFilemarksWithoutClose(t *testing.T) {
 	}
 	defer c2.Close()
 	check(t, c2, [][]byte{[]byte("a"), nil, nil, nil, []byte("b")})
+	// The zero tail of the mapped index is not counted as dropped entries.
+	if c2.Recovered != (RecoveryReport{}) {
+		t.Fatalf("recovery %+v", c2.Recovered)
+	}
 }
 
 // TestVersion2 opens a cartridge in the version 2 layout (payloads from
