@@ -33,11 +33,13 @@ demo: deps build
 # bench runs every capability and its reference side by side, in one run on
 # the same disk, and prints one table of ratios. The issues' sizes are the
 # defaults (1 GiB of data, 20,000 small files); override for a quick look:
-#   make bench BENCH_SIZE=268435456 BENCH_FILES=2000
+#   make bench BENCH_SIZE=268435456 BENCH_FILES=2000 BENCH_COUNT=1
+# Every pair runs BENCH_COUNT times; the table shows the median ratio and its range.
 BENCH_SIZE  ?= 1073741824
 BENCH_FILES ?= 20000
+BENCH_COUNT ?= 3
 bench: deps build
-	TAPELAB_BIN=$(CURDIR)/$(BIN) TAPELAB_BENCH_SIZE=$(BENCH_SIZE) TAPELAB_BENCH_FILES=$(BENCH_FILES) $(GO) run ./tests/benchtable
+	TAPELAB_BIN=$(CURDIR)/$(BIN) TAPELAB_BENCH_SIZE=$(BENCH_SIZE) TAPELAB_BENCH_FILES=$(BENCH_FILES) $(GO) run ./tests/benchtable -count $(BENCH_COUNT)
 
 # fuzz runs every fuzz target for FUZZTIME (one at a time: go test -fuzz takes one target).
 fuzz:

@@ -37,11 +37,11 @@ type row struct {
 
 var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 
-// results maps benchmark name -> unit -> value.
-type results map[string]map[string]float64
+// results maps benchmark name -> unit -> the values of each run, in order.
+type results map[string]map[string][]float64
 
-func runPkg(pkg, pattern, benchtime string) (results, error) {
-	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime, "-count", "1", "-timeout", "60m", pkg}
+func runPkg(pkg, pattern, benchtime string, count int) (results, error) {
+	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime, "-count", strconv.Itoa(count), "-timeout", "120m", pkg}
 	cmd := exec.Command("go", args...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -55,13 +55,14 @@ func runPkg(pkg, pattern, benchtime string) (results, error) {
 			continue
 		}
 		f := strings.Fields(m[2])
-		vals := map[string]float64{}
+		if res[m[1]] == nil {
+			res[m[1]] = map[string][]float64{}
+		}
 		for i := 0; i+1 < len(f); i += 2 {
 			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
-				vals[f[i+1]] = v
+				res[m[1]][f[i+1]] = append(res[m[1]][f[i+1]], v)
 			}
 		}
-		res[m[1]] = vals
 	}
 	if err != nil {
 		return res, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.String())
@@ -72,6 +73,11 @@ func runPkg(pkg, pattern, benchtime string) (results, error) {
 func main() {
 	benchtime := flag.String("benchtime", "1x", "go test -benchtime")
 	only := flag.String("only", "", "run only rows whose capability contains this text")
+	// Several runs, because one run on a shared 2-vCPU VM can be off by 2x.
+	// Run i of ours is paired with run i of the reference (where both are
+	// sub-benchmarks of one function, go test -count alternates them), and
+	// the table shows the median of the paired ratios and their range.
+	count := flag.Int("count", 3, "runs of every benchmark (go test -count)")
 	flag.Parse()
 
 	byPkg := map[string][]row{}
@@ -99,7 +105,7 @@ func main() {
 			}
 		}
 		fmt.Fprintf(os.Stderr, "== %s\n", p)
-		res, err := runPkg(p, "^("+strings.Join(dedup(names), "|")+")$", *benchtime)
+		res, err := runPkg(p, "^("+strings.Join(dedup(names), "|")+")$", *benchtime, *count)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			failed = true
@@ -110,31 +116,54 @@ func main() {
 	}
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "Capability\tOurs\tReference\tRatio\tTarget")
-	fmt.Fprintln(tw, "----------\t----\t---------\t-----\t------")
+	fmt.Fprintf(tw, "Capability\tOurs (median)\tReference (median)\tRatio (median of %d)\tRange\tTarget\n", *count)
+	fmt.Fprintln(tw, "----------\t-------------\t------------------\t------------------\t-----\t------")
 	for _, p := range pkgs {
 		for _, r := range byPkg[p] {
-			o, okO := all[r.Ours][r.Metric]
-			ref, okR := all[r.Reference][r.Metric]
+			ours, refs := all[r.Ours][r.Metric], all[r.Reference][r.Metric]
+			o, okO := median(ours)
 			if r.Reference == "" {
-				fmt.Fprintf(tw, "%s\t%s\t-\t-\t%s\n", r.Capability, show(o, okO, r.Metric), r.Target)
+				fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t%s\n", r.Capability, show(o, okO, r.Metric), r.Target)
 				continue
 			}
-			ratio := "n/a"
-			if okO && okR && o > 0 && ref > 0 {
-				if r.HigherIsBetter {
-					ratio = fmt.Sprintf("%.2fx", o/ref)
-				} else {
-					ratio = fmt.Sprintf("%.2fx", ref/o)
+			ref, okR := median(refs)
+			var ratios []float64
+			for i := 0; i < min(len(ours), len(refs)); i++ {
+				if ours[i] > 0 && refs[i] > 0 {
+					if r.HigherIsBetter {
+						ratios = append(ratios, ours[i]/refs[i])
+					} else {
+						ratios = append(ratios, refs[i]/ours[i])
+					}
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Capability, show(o, okO, r.Metric), show(ref, okR, r.Metric), ratio, r.Target)
+			ratio, spread := "n/a", "-"
+			if m, ok := median(ratios); ok {
+				ratio = fmt.Sprintf("%.2fx", m)
+				sort.Float64s(ratios)
+				spread = fmt.Sprintf("%.2f-%.2f", ratios[0], ratios[len(ratios)-1])
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Capability, show(o, okO, r.Metric), show(ref, okR, r.Metric), ratio, spread, r.Target)
 		}
 	}
 	tw.Flush()
 	if failed {
 		os.Exit(1)
 	}
+}
+
+// median of vs (the mean of the middle two for an even count).
+func median(vs []float64) (float64, bool) {
+	if len(vs) == 0 {
+		return 0, false
+	}
+	s := append([]float64(nil), vs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2], true
+	}
+	return (s[n/2-1] + s[n/2]) / 2, true
 }
 
 func show(v float64, ok bool, unit string) string {
