@@ -250,6 +250,7 @@ func (s *Session) dataConnect(req any) any {
 			s.logf("data connect: %v", err)
 			return &wire.ErrorReply{Error: wire.ConnectErr}
 		}
+		s.srv.waitOwnMover(c.RemoteAddr().String())
 		d.conn = c
 	default:
 		return &wire.ErrorReply{Error: wire.IllegalArgsErr}

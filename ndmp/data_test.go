@@ -321,8 +321,13 @@ func TestMoverWindowsAndDAR(t *testing.T) {
 	if reads[0].Offset != 150000 || reads[0].Length != 50000 {
 		t.Fatalf("DATA_READ %+v", reads[0])
 	}
+	// Hold the tape so the first read cannot finish before the second
+	// request arrives (it used to, now and then: 50000 bytes are quick).
+	tape.mu.Lock()
 	expectErr(t, "mover read", c.MoverRead(reads[0].Offset, reads[0].Length), wire.NoErr)
-	if err := c.MoverRead(0, 10); err == nil {
+	err = c.MoverRead(0, 10)
+	tape.mu.Unlock()
+	if err == nil {
 		t.Fatal("a second MOVER_READ during a read was accepted")
 	}
 	res = dmaRun(t, c, c, nil)

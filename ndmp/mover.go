@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -45,7 +46,7 @@ type mover struct {
 	addr        wire.Addr
 
 	listener  net.Listener
-	activated chan struct{} // closed when the listener's connection makes the mover ACTIVE
+	accepting *acceptWait // the listener's pending connection, for MOVER_GET_STATE
 	conn      net.Conn
 	localData net.Conn // the DATA end of a LOCAL connection, until DATA_CONNECT takes it
 	localMine net.Conn
@@ -134,16 +135,15 @@ func (m *mover) shutdown() {
 func (s *Session) moverGetState(any) any {
 	s.mu.Lock()
 	m := s.mover
-	if m.state == wire.MoverStateListen && m.listener != nil && m.activated != nil && connPending(m.listener) {
+	if a := m.accepting; m.state == wire.MoverStateListen && a != nil && a.pending() {
 		// The kernel has accepted the data connection; the goroutine
 		// that takes it may not have run yet. Report the state that
 		// connection gives (ACTIVE), as a DMA that just saw DATA_CONNECT
 		// succeed expects: ndmjob's waits up to 2 s more when its first
 		// look finds the mover still LISTEN.
-		activated := m.activated
 		s.mu.Unlock()
 		select {
-		case <-activated:
+		case <-a.settled:
 		case <-time.After(100 * time.Millisecond):
 		}
 		s.mu.Lock()
@@ -237,17 +237,53 @@ func (s *Session) moverListen(req any) any {
 		m.listener = l
 		m.addr = tcpAddr(l.Addr())
 		m.stop = make(chan struct{})
-		m.activated = make(chan struct{})
-		go m.accept(l, m.activated)
+		m.accepting = &acceptWait{l: l.(*net.TCPListener), settled: make(chan struct{})}
+		s.srv.registerListen(l.Addr().String(), m.accepting)
+		go m.accept(l, m.accepting)
 	}
 	m.state = wire.MoverStateListen
 	return &wire.ListenReply{Addr: m.addr}
 }
 
-func (m *mover) accept(l net.Listener, activated chan struct{}) {
+// acceptWait lets MOVER_GET_STATE, and DATA_CONNECT from a session of
+// this server, see a data connection that the kernel has established but
+// the accept goroutine has not yet made ACTIVE.
+type acceptWait struct {
+	l       *net.TCPListener
+	arrived atomic.Bool   // Accept returned a connection
+	settled chan struct{} // closed when the accept goroutine is done (ACTIVE, or gave up)
+}
+
+// pending: a connection is queued in the listener or being taken.
+func (a *acceptWait) pending() bool {
+	if a.arrived.Load() {
+		return true
+	}
+	rc, err := a.l.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ready := false
+	rc.Control(func(fd uintptr) {
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(p, 0)
+		ready = err == nil && n > 0 && p[0].Revents&unix.POLLIN != 0
+	})
+	return ready || a.arrived.Load()
+}
+
+func (m *mover) accept(l net.Listener, a *acceptWait) {
+	defer close(a.settled)
+	defer m.s.srv.unregisterListen(l.Addr().String(), a)
 	c, err := l.Accept()
+	if err == nil {
+		a.arrived.Store(true)
+	}
 	l.Close()
 	m.s.mu.Lock()
+	if m.accepting == a {
+		m.accepting = nil
+	}
 	if err != nil || m.state != wire.MoverStateListen || m.listener != l {
 		m.s.mu.Unlock()
 		if c != nil {
@@ -260,30 +296,7 @@ func (m *mover) accept(l net.Listener, activated chan struct{}) {
 	}
 	m.listener = nil
 	m.activateLocked(c)
-	if m.activated == activated {
-		m.activated = nil
-	}
-	close(activated)
 	m.s.mu.Unlock()
-}
-
-// connPending reports whether a connection waits in l's accept queue.
-func connPending(l net.Listener) bool {
-	tl, ok := l.(*net.TCPListener)
-	if !ok {
-		return false
-	}
-	rc, err := tl.SyscallConn()
-	if err != nil {
-		return false
-	}
-	ready := false
-	rc.Control(func(fd uintptr) {
-		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(p, 0)
-		ready = err == nil && n > 0 && p[0].Revents&unix.POLLIN != 0
-	})
-	return ready
 }
 
 // takeLocalData hands the DATA service its end of a LOCAL connection
@@ -402,6 +415,7 @@ func (m *mover) runBackup(c net.Conn, stop, done chan struct{}) {
 	// different devices; on a TCP connection this is most of the time).
 	quit := make(chan struct{})
 	defer close(quit)
+	setRecvLowat(c, rs)
 	full, free := readAhead(c, rs, moverReadAhead, quit)
 	for {
 		ch, ok := <-full
@@ -489,6 +503,24 @@ func (m *mover) runBackup(c net.Conn, stop, done chan struct{}) {
 			return
 		}
 		free <- buf
+	}
+}
+
+// setRecvLowat asks the kernel to wake the reader of a TCP data connection
+// only once a whole record (or the end of the stream) is there. DATA agents
+// send in small writes (ndmjob: 8 KiB), and without it the read-ahead
+// goroutine woke (epoll, park, unpark) for every few KiB; the kernel keeps
+// ACKing at once while less than the low-water mark is queued, so the
+// sender does not stall. Reads still return what is there.
+func setRecvLowat(c net.Conn, rs int) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	if rc, err := tc.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT, rs)
+		})
 	}
 }
 

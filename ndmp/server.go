@@ -109,6 +109,7 @@ type Server struct {
 	tapes     map[string]*Session // canonical drive name -> session that has it open
 	changers  map[string]*Session
 	dataOps   int
+	listens   map[string]*acceptWait // MOVER_LISTEN TCP address -> its pending accept
 	closed    bool
 	wg        sync.WaitGroup
 }
@@ -330,6 +331,39 @@ func (s *Server) releaseChanger(sess *Session, name string) {
 		delete(s.changers, name)
 	}
 	s.mu.Unlock()
+}
+
+func (s *Server) registerListen(addr string, a *acceptWait) {
+	s.mu.Lock()
+	if s.listens == nil {
+		s.listens = map[string]*acceptWait{}
+	}
+	s.listens[addr] = a
+	s.mu.Unlock()
+}
+
+func (s *Server) unregisterListen(addr string, a *acceptWait) {
+	s.mu.Lock()
+	if s.listens[addr] == a {
+		delete(s.listens, addr)
+	}
+	s.mu.Unlock()
+}
+
+// waitOwnMover waits (bounded) until a mover of this server listening on
+// addr has taken the connection just made to it, so that a DMA asking
+// right after DATA_CONNECT finds that mover ACTIVE.
+func (s *Server) waitOwnMover(addr string) {
+	s.mu.Lock()
+	a := s.listens[addr]
+	s.mu.Unlock()
+	if a == nil {
+		return
+	}
+	select {
+	case <-a.settled:
+	case <-time.After(time.Second):
+	}
 }
 
 func (s *Server) claimDataOp() bool {
