@@ -83,6 +83,17 @@ type restorer struct {
 	created    map[string]bool     // dirs created by us (attributes to set)
 	pending    *format.Entry
 	lastBytes  int64
+	batch      batchTarget     // the target, when it queues changes
+	counted    map[string]bool // batch: files counted in st.Files
+}
+
+// batchTarget is a Target that can queue changes and apply them in
+// batches (VolumeTarget): failures of queued changes come later, from
+// Failures.
+type batchTarget interface {
+	SetBatching(on bool) error
+	Flush() error
+	Failures() []DeferredError
 }
 
 func (r *restorer) logf(level engines.LogLevel, f string, args ...any) {
@@ -164,11 +175,29 @@ func ReadImage(ctx context.Context, rd *format.Reader, tgt Target, spec RestoreS
 		return nil, err
 	}
 	r.phase("III")
+	if bt, ok := tgt.(batchTarget); ok && spec.Select == nil && !spec.NoWrite {
+		// A full restore: queue the files' changes (selections keep one
+		// call per change, so each file's outcome is logged as it goes).
+		r.batch, r.counted = bt, map[string]bool{}
+		bt.SetBatching(true)
+		defer bt.SetBatching(false)
+	}
 	if err := r.files(); err != nil {
 		return nil, err
 	}
 	if err := r.finishDirs(); err != nil {
 		return nil, err
+	}
+	if err := r.settle(true); err != nil {
+		return nil, err
+	}
+	// A finished restore is durable: the DMA is told it succeeded and may
+	// drop its copy. (A restore into a volume has written most of its data
+	// by now: the store writes behind and syncs each 64 MiB of value log.)
+	if s, ok := tgt.(interface{ Sync() error }); ok && !spec.NoWrite {
+		if err := s.Sync(); err != nil {
+			return nil, fmt.Errorf("restore: making the restored data durable: %w", err)
+		}
 	}
 	r.st.BytesRead = rd.Consumed()
 	if spec.State != nil && spec.Select == nil && !spec.NoWrite {
@@ -608,6 +637,9 @@ func (r *restorer) files() error {
 	}
 	defer flush()
 	for {
+		if err := r.settle(false); err != nil {
+			return err
+		}
 		e, err := r.next()
 		if err != nil {
 			return err
@@ -615,7 +647,7 @@ func (r *restorer) files() error {
 		switch e.Kind {
 		case format.KindEnd:
 			flush()
-			return nil
+			return r.settle(true)
 		case format.KindXattr:
 			if e.XattrErr != nil {
 				r.logf(engines.LogWarning, "RESTORE: inode %d: %v", e.Ino(), e.XattrErr)
@@ -752,11 +784,53 @@ func (f *fileRestore) finish(r *restorer) {
 		r.logf(engines.LogWarning, "RESTORE: attributes of %s: %v", p, err)
 	}
 	r.st.Files++
+	if r.counted != nil {
+		r.counted[p] = true
+	}
 	if r.spec.Log != nil && r.spec.Select != nil {
 		for _, q := range f.paths {
 			r.spec.Log.File("/"+q, nil)
 		}
 	}
+}
+
+// settle reports the failures of queued changes (applying the queue
+// first when all is true) as the calls that queued them would have:
+// a file that could not be created or written is an error (and ENOSPC
+// stops the restore), links, attributes and xattrs are warnings.
+func (r *restorer) settle(all bool) error {
+	if r.batch == nil {
+		return nil
+	}
+	if all {
+		r.batch.Flush() // its error is among the failures
+	}
+	var stop error
+	for _, f := range r.batch.Failures() {
+		switch f.Op {
+		case "create":
+			if errors.Is(f.Err, syscall.ENOSPC) || errors.Is(f.Err, syscall.EDQUOT) {
+				if stop == nil {
+					stop = fmt.Errorf("restore stopped: %w", f.Err)
+				}
+				continue
+			}
+			r.logf(engines.LogError, "RESTORE: %s: %v", f.Path, f.Err)
+			if r.spec.Log != nil {
+				r.spec.Log.File(f.Path, f.Err)
+			}
+			if r.counted[f.Path] {
+				r.st.Files--
+			}
+		case "link":
+			r.logf(engines.LogWarning, "RESTORE: cannot link %s: %v", f.Path, f.Err)
+		case "attr":
+			r.logf(engines.LogWarning, "RESTORE: attributes of %s: %v", f.Path, f.Err)
+		case "xattr":
+			r.logf(engines.LogWarning, "RESTORE: %s: extended attribute %s: %v", f.Path, f.Name, f.Err)
+		}
+	}
+	return stop
 }
 
 func (r *restorer) setXattrs(p string, xs []format.Xattr) {

@@ -98,6 +98,18 @@ type VolumeTarget struct {
 	V     *volume.View
 	Base  uint64
 	cache map[string]uint64
+	// absent is the last path Lstat found missing (Create need not look
+	// it up again); any change clears it.
+	absent string
+
+	// batching (volbatch.go); batch is nil when off
+	batch     *volume.Batch
+	queue     []queued // one per batch operation
+	pendFiles []pendFile
+	pendPath  map[string]int  // path -> pendFiles index
+	dirty     map[string]bool // existing paths with queued changes
+	bufs      [][]byte        // write buffers the batch holds
+	failures  []DeferredError
 }
 
 // NewVolumeTarget returns a Target writing below directory base of v.
@@ -115,7 +127,7 @@ func (t *VolumeTarget) remember(p string, ino uint64) {
 	t.cache[p] = ino
 }
 
-func (t *VolumeTarget) forget() { clear(t.cache) }
+func (t *VolumeTarget) forget() { clear(t.cache); t.absent = "" }
 
 func (t *VolumeTarget) resolve(p string) (uint64, error) {
 	if p == "" || p == "." {
@@ -148,8 +160,12 @@ func (t *VolumeTarget) parent(p string) (uint64, string, error) {
 
 // Lstat implements Target.
 func (t *VolumeTarget) Lstat(p string) (Attr, error) {
+	t.settle(p)
 	ino, err := t.resolve(p)
 	if err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			t.absent = p
+		}
 		return Attr{}, err
 	}
 	a, err := t.V.GetAttr(ino)
@@ -158,6 +174,8 @@ func (t *VolumeTarget) Lstat(p string) (Attr, error) {
 
 // Mkdir implements Target.
 func (t *VolumeTarget) Mkdir(p string, perm uint32) error {
+	t.flushAll()
+	t.absent = ""
 	dir, name, err := t.parent(p)
 	if err != nil {
 		return err
@@ -171,10 +189,24 @@ func (t *VolumeTarget) Mkdir(p string, perm uint32) error {
 
 // Create implements Target.
 func (t *VolumeTarget) Create(p string, perm uint32) (FileWriter, error) {
+	t.settle(p)
 	dir, name, err := t.parent(p)
 	if err != nil {
 		return nil, err
 	}
+	if t.batching() && p == t.absent {
+		// Lstat just found no p, and nothing changed since
+		f, err := t.queueCreate(p, func(parent volume.Ref, name string) (int, volume.Ref) {
+			return t.batch.Create(parent, name, perm, volume.Owner{})
+		})
+		if err != nil {
+			return nil, err
+		}
+		t.absent = ""
+		return &batchFile{t: t, file: f}, nil
+	}
+	t.flushAll()
+	t.absent = ""
 	if a, err := t.V.Lookup(dir, name); err == nil && a.IsRegular() {
 		if _, err := t.V.SetAttr(a.Ino, volume.SetAttrIn{Valid: volume.SetSize}); err != nil {
 			return nil, err
@@ -247,6 +279,13 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, volWriteBuf); ret
 
 // Symlink implements Target.
 func (t *VolumeTarget) Symlink(target, p string) error {
+	if t.batching() {
+		_, err := t.queueCreate(p, func(parent volume.Ref, name string) (int, volume.Ref) {
+			return t.batch.Symlink(parent, name, target, volume.Owner{})
+		})
+		t.absent = ""
+		return err
+	}
 	dir, name, err := t.parent(p)
 	if err != nil {
 		return err
@@ -260,6 +299,13 @@ func (t *VolumeTarget) Symlink(target, p string) error {
 
 // Mknod implements Target.
 func (t *VolumeTarget) Mknod(p string, mode uint32, rdev uint64) error {
+	if t.batching() {
+		_, err := t.queueCreate(p, func(parent volume.Ref, name string) (int, volume.Ref) {
+			return t.batch.Mknod(parent, name, mode, rdev, volume.Owner{})
+		})
+		t.absent = ""
+		return err
+	}
 	dir, name, err := t.parent(p)
 	if err != nil {
 		return err
@@ -273,6 +319,22 @@ func (t *VolumeTarget) Mknod(p string, mode uint32, rdev uint64) error {
 
 // Link implements Target.
 func (t *VolumeTarget) Link(oldpath, newpath string) error {
+	if t.batching() {
+		t.settle(newpath)
+		ref, f, err := t.ref(oldpath)
+		if err != nil {
+			return err
+		}
+		dir, name, err := t.parent(newpath)
+		if err != nil {
+			return err
+		}
+		k := t.batch.Link(ref, volume.InodeRef(dir), name)
+		t.add(k, queued{path: newpath, op: "link", file: f})
+		t.dirty[newpath] = true
+		t.absent = ""
+		return nil
+	}
 	ino, err := t.resolve(oldpath)
 	if err != nil {
 		return err
@@ -287,6 +349,7 @@ func (t *VolumeTarget) Link(oldpath, newpath string) error {
 
 // Remove implements Target.
 func (t *VolumeTarget) Remove(p string) error {
+	t.flushAll()
 	dir, name, err := t.parent(p)
 	if err != nil {
 		return err
@@ -304,6 +367,7 @@ func (t *VolumeTarget) Remove(p string) error {
 
 // RemoveAll implements Target.
 func (t *VolumeTarget) RemoveAll(p string) error {
+	t.flushAll()
 	a, err := t.Lstat(p)
 	if err != nil {
 		if errors.Is(err, syscall.ENOENT) {
@@ -328,6 +392,7 @@ func (t *VolumeTarget) RemoveAll(p string) error {
 
 // Rename implements Target.
 func (t *VolumeTarget) Rename(oldpath, newpath string) error {
+	t.flushAll()
 	od, on, err := t.parent(oldpath)
 	if err != nil {
 		return err
@@ -342,15 +407,27 @@ func (t *VolumeTarget) Rename(oldpath, newpath string) error {
 
 // SetAttr implements Target.
 func (t *VolumeTarget) SetAttr(p string, a Attr) error {
-	ino, err := t.resolve(p)
-	if err != nil {
-		return err
-	}
 	in := volume.SetAttrIn{Valid: volume.SetUID | volume.SetGID | volume.SetAtime | volume.SetMtime,
 		UID: a.UID, GID: a.GID, Atime: a.Atime, Mtime: a.Mtime}
 	if a.Mode&format.IFMT != format.IFLNK {
 		in.Valid |= volume.SetMode
 		in.Mode = a.Mode & 0o7777
+	}
+	if t.batching() {
+		ref, f, err := t.ref(p)
+		if err != nil {
+			return err
+		}
+		t.add(t.batch.SetAttr(ref, in), queued{path: p, op: "attr", file: f})
+		if f < 0 {
+			t.dirty[p] = true
+		}
+		t.maybeFlush()
+		return nil
+	}
+	ino, err := t.resolve(p)
+	if err != nil {
+		return err
 	}
 	_, err = t.V.SetAttr(ino, in)
 	return err
@@ -358,6 +435,17 @@ func (t *VolumeTarget) SetAttr(p string, a Attr) error {
 
 // SetXattr implements Target.
 func (t *VolumeTarget) SetXattr(p, name string, value []byte) error {
+	if t.batching() {
+		ref, f, err := t.ref(p)
+		if err != nil {
+			return err
+		}
+		t.add(t.batch.SetXattr(ref, name, value, 0), queued{path: p, op: "xattr", name: name, file: f})
+		if f < 0 {
+			t.dirty[p] = true
+		}
+		return nil
+	}
 	ino, err := t.resolve(p)
 	if err != nil {
 		return err
@@ -367,6 +455,7 @@ func (t *VolumeTarget) SetXattr(p, name string, value []byte) error {
 
 // Free implements Target.
 func (t *VolumeTarget) Free() (uint64, uint64, error) {
+	t.flushAll()
 	st, err := t.V.Statfs()
 	if err != nil {
 		return 0, 0, err
