@@ -410,15 +410,25 @@ func (m *mover) runBackup(c net.Conn, stop, done chan struct{}) {
 	m.s.mu.Lock()
 	rs := int(m.recordSize)
 	m.s.mu.Unlock()
-	// Reading the next records from the data connection overlaps with
-	// writing this one to tape (the two are separate system calls on
-	// different devices; on a TCP connection this is most of the time).
 	quit := make(chan struct{})
 	defer close(quit)
-	setRecvLowat(c, rs)
-	full, free := readAhead(c, rs, moverReadAhead, quit)
+	var src recordSource
+	if _, ok := c.(*net.TCPConn); ok {
+		// The socket buffers what the DATA side sends while a record is
+		// written: read each record when it is needed, in this
+		// goroutine, woken once per record (setRecvLowat). A read-ahead
+		// goroutine here cost a channel handoff per record: 20% more
+		// server CPU for the same wall time (1 GiB from ndmjob's data
+		// agent: 0.92-1.14 s vs 1.17-1.38 s, three alternating runs).
+		setRecvLowat(c, rs)
+		src = &directSource{c: c, buf: make([]byte, rs)}
+	} else {
+		// A LOCAL pipe has no buffer: reading the next records overlaps
+		// with writing this one to tape.
+		src = readAhead(c, rs, moverReadAhead, quit)
+	}
 	for {
-		ch, ok := <-full
+		ch, ok := src.next()
 		if !ok {
 			return // quit
 		}
@@ -502,7 +512,7 @@ func (m *mover) runBackup(c net.Conn, stop, done chan struct{}) {
 			m.haltNow(wire.MoverHaltConnectClosed)
 			return
 		}
-		free <- buf
+		src.release(buf)
 	}
 }
 
@@ -524,8 +534,27 @@ func setRecvLowat(c net.Conn, rs int) {
 	}
 }
 
+// recordSource yields the records of a backup's data connection.
+type recordSource interface {
+	next() (chunk, bool) // false: stopped
+	release(buf []byte)  // the record in buf is written
+}
+
+// directSource reads each record when the mover asks for it.
+type directSource struct {
+	c   net.Conn
+	buf []byte
+}
+
+func (d *directSource) next() (chunk, bool) {
+	n, err := io.ReadFull(d.c, d.buf)
+	return chunk{d.buf, n, err}, true
+}
+
+func (d *directSource) release([]byte) {}
+
 // moverReadAhead is how many records a backup mover reads ahead of the
-// tape.
+// tape on a LOCAL pipe.
 const moverReadAhead = 4
 
 // chunk is one record read from a data connection.
@@ -538,7 +567,19 @@ type chunk struct {
 // readAhead reads records of rs bytes from c into recycled buffers until
 // an error (delivered as the last chunk) or quit. The consumer hands each
 // buffer back on free once the record is written.
-func readAhead(c net.Conn, rs, depth int, quit <-chan struct{}) (<-chan chunk, chan<- []byte) {
+type aheadSource struct {
+	full <-chan chunk
+	free chan<- []byte
+}
+
+func (a aheadSource) next() (chunk, bool) {
+	ch, ok := <-a.full
+	return ch, ok
+}
+
+func (a aheadSource) release(buf []byte) { a.free <- buf }
+
+func readAhead(c net.Conn, rs, depth int, quit <-chan struct{}) aheadSource {
 	full := make(chan chunk, depth)
 	free := make(chan []byte, depth+1)
 	for i := 0; i <= depth; i++ {
@@ -564,7 +605,7 @@ func readAhead(c net.Conn, rs, depth int, quit <-chan struct{}) (<-chan chunk, c
 			}
 		}
 	}()
-	return full, free
+	return aheadSource{full, free}
 }
 
 // runRecover reads tape records and writes the requested byte ranges
