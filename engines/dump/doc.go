@@ -77,7 +77,10 @@
 // files. The chain state (the directory tree of the last image restored
 // to a destination, like Linux restore's restoresymtable) is kept in
 // DATA/restore/<destination>.json. Existing files are overwritten,
-// directories are not. EXTRACT=Y/E restores named subtrees (E: under
+// directories are not. A full restore into a volume queues its files'
+// changes and applies them in batches (volbatch.go, volume.Batch); every
+// restore returns with its data durable (Volume.Sync; syncfs for a local
+// tree). EXTRACT=Y/E restores named subtrees (E: under
 // another name), LIST lists, NOWRITE reads without writing, FORCE skips
 // the free-inode check. DIRECT=Y with FhInfo positions seeks to each
 // file's header and reads only its records; a directory needs

@@ -89,9 +89,23 @@ func (t *VolumeTarget) Failures() []DeferredError {
 // reported there.
 func (t *VolumeTarget) Flush() error {
 	if t.batch == nil || t.batch.Len() == 0 {
-		return nil
+		return t.stopped
 	}
-	res, err := t.batch.Commit()
+	var res []volume.BatchResult
+	var err error
+	if t.stopped != nil {
+		// the restore stops at the failure: what was queued after it
+		// (the rest of the failed file) is dropped, as the calls would
+		// not have been made
+		t.batch = t.V.NewBatch()
+		res, err = make([]volume.BatchResult, len(t.queue)), t.stopped
+		for i := range res {
+			res[i].Err = volume.ErrNotApplied
+		}
+	} else {
+		res, err = t.batch.Commit()
+		t.stopped = err
+	}
 	for _, b := range t.bufs {
 		b := b[:0]
 		bufPool.Put(&b)

@@ -110,6 +110,7 @@ type VolumeTarget struct {
 	dirty     map[string]bool // existing paths with queued changes
 	bufs      [][]byte        // write buffers the batch holds
 	failures  []DeferredError
+	stopped   error // the failure that stopped the queue (ENOSPC): nothing more is applied
 }
 
 // NewVolumeTarget returns a Target writing below directory base of v.
@@ -332,6 +333,9 @@ func (t *VolumeTarget) Link(oldpath, newpath string) error {
 		k := t.batch.Link(ref, volume.InodeRef(dir), name)
 		t.add(k, queued{path: newpath, op: "link", file: f})
 		t.dirty[newpath] = true
+		if f < 0 {
+			t.dirty[oldpath] = true // its link count changes
+		}
 		t.absent = ""
 		return nil
 	}
