@@ -220,8 +220,19 @@ func WriteImage(ctx context.Context, src Source, w io.Writer, spec DumpSpec) (*I
 			dumped[ino] = true
 		}
 	}
-	// Pass II of BSD dump: every ancestor directory of a dumped inode.
+	// Pass II of BSD dump: every directory holding a name of a dumped
+	// inode (each name of a hard-linked file: restore -r recreates the
+	// file under the names its image lists, and leaves an unlisted name
+	// as it was), and every ancestor directory of one.
 	dumped[spec.Root] = true
+	for _, dir := range dirs {
+		for _, e := range nodes[dir].ents {
+			if dumped[e.Ino] {
+				dumped[dir] = true
+				break
+			}
+		}
+	}
 	sel := make([]uint64, 0, len(dumped))
 	for ino := range dumped {
 		sel = append(sel, ino)
