@@ -392,114 +392,258 @@ func (r *restorer) plan() error {
 			}
 		}
 	}
-	var oldPaths map[uint32][]string
-	st := r.spec.State
-	if st != nil && st.Dirs != nil && r.rd.Volume().DDate != 0 {
-		oldPaths = map[uint32][]string{}
-		save := r.clri
-		r.clri = nil
-		r.walk(st.Dirs, format.RootIno, "", oldPaths)
-		r.clri = save
-	}
 	if r.spec.NoWrite {
 		return nil
 	}
-	// Incremental: move what changes out of the way, delete what is gone.
-	type item struct {
-		ino    uint32
-		old    []string
-		delete bool
+	if st := r.spec.State; st != nil && st.Dirs != nil && r.rd.Volume().DDate != 0 {
+		return r.reconcile(layoutOf(st.Dirs, nil), layoutOf(newDirs, r.clri))
 	}
-	var items []item
-	for ino, old := range oldPaths {
-		if ino == format.RootIno {
-			continue
-		}
-		np, exists := newPaths[ino]
-		oldType := st.Types[ino]
-		tapeDir := r.dirs[ino] != nil
-		recreate := format.TestBit(r.bits, ino) && !(oldType == format.IFDIR && tapeDir)
-		switch {
-		case !exists || recreate:
-			items = append(items, item{ino, old, true})
-		case !samePaths(old, np):
-			items = append(items, item{ino, old, false})
-		}
-	}
-	moved := map[uint32]bool{}
-	if len(items) > 0 {
-		if err := r.tgt.Mkdir(holdDir, 0o700); err != nil && !errors.Is(err, errExist) {
-			return fmt.Errorf("restore: %w", err)
-		}
-		sort.Slice(items, func(i, j int) bool {
-			di, dj := depth(items[i].old[0]), depth(items[j].old[0])
-			if di != dj {
-				return di > dj
-			}
-			return items[i].ino < items[j].ino
-		})
-		for _, it := range items {
-			hold := joinRel(holdDir, fmt.Sprint(it.ino))
-			if err := r.tgt.Rename(it.old[0], hold); err != nil {
-				r.logf(engines.LogWarning, "RESTORE: cannot move %s: %v", it.old[0], err)
-				continue
-			}
-			for _, p := range it.old[1:] {
-				if err := r.tgt.Remove(p); err != nil {
-					r.logf(engines.LogWarning, "RESTORE: cannot remove %s: %v", p, err)
-				}
-			}
-			if it.delete {
-				if err := r.tgt.RemoveAll(hold); err != nil {
-					return fmt.Errorf("restore: removing %s: %w", it.old[0], err)
-				}
-				r.logf(engines.LogDebug, "RESTORE: removed %s", it.old[0])
-			} else {
-				moved[it.ino] = true
-			}
-		}
-	}
-	// Place directories (new or moved) and moved files, parents first.
+	// A level 0 (or a restore without a chain): create the directories,
+	// parents first; existing directories are kept.
 	var inos []uint32
 	for ino := range newPaths {
-		if ino != format.RootIno {
+		if ino != format.RootIno && types[ino] == format.IFDIR && r.dirs[ino] != nil {
 			inos = append(inos, ino)
 		}
 	}
-	sort.Slice(inos, func(i, j int) bool {
-		di, dj := depth(newPaths[inos[i]][0]), depth(newPaths[inos[j]][0])
-		if di != dj {
-			return di < dj
-		}
-		return inos[i] < inos[j]
-	})
+	sortByDepth(inos, newPaths, false)
 	for _, ino := range inos {
-		p := newPaths[ino]
-		if moved[ino] {
-			hold := joinRel(holdDir, fmt.Sprint(ino))
-			if err := r.tgt.Rename(hold, p[0]); err != nil {
-				return fmt.Errorf("restore: moving to %s: %w", p[0], err)
-			}
-			for _, extra := range p[1:] {
-				if err := r.tgt.Link(p[0], extra); err != nil {
-					r.logf(engines.LogWarning, "RESTORE: cannot link %s: %v", extra, err)
-				}
-			}
-			continue
-		}
-		if types[ino] != format.IFDIR || r.dirs[ino] == nil {
-			continue
-		}
-		if oldPaths != nil {
-			if _, had := oldPaths[ino]; had && st.Types[ino] == format.IFDIR {
-				continue // the same directory, already in place
-			}
-		}
-		if err := r.mkdir(p[0]); err != nil {
+		if err := r.mkdir(newPaths[ino][0]); err != nil {
 			return err
 		}
 	}
-	if len(items) > 0 {
+	return nil
+}
+
+// sortByDepth orders inodes by the depth of their first path, shallowest
+// (or, with deepest, deepest) first, then by inode number.
+func sortByDepth(inos []uint32, paths map[uint32][]string, deepest bool) {
+	sort.Slice(inos, func(i, j int) bool {
+		di, dj := depth(paths[inos[i]][0]), depth(paths[inos[j]][0])
+		if di != dj {
+			return di < dj != deepest
+		}
+		return inos[i] < inos[j]
+	})
+}
+
+// link is one directory entry: name in directory dir.
+type link struct {
+	dir  uint32
+	name string
+}
+
+// layout is a directory tree by inode number: where each directory is (a
+// directory has one name; further names and loops are ignored, as in
+// walk) and every name of every other inode.
+type layout struct {
+	path  map[uint32][]string // directory -> {its path} ("" = the root)
+	at    map[uint32]link     // directory -> its entry (not for the root)
+	names map[uint32][]link   // non-directory -> its entries
+}
+
+// layoutOf lays out the tree below the root; inUse (nil = all) is the
+// map of inodes in use: entries for other inodes are ignored.
+func layoutOf(dirs map[uint32]map[string]uint32, inUse []byte) *layout {
+	l := &layout{path: map[uint32][]string{}, at: map[uint32]link{}, names: map[uint32][]link{}}
+	var visit func(dir uint32, p string)
+	visit = func(dir uint32, p string) {
+		l.path[dir] = []string{p}
+		names := make([]string, 0, len(dirs[dir]))
+		for n := range dirs[dir] {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			ino := dirs[dir][n]
+			if inUse != nil && !format.TestBit(inUse, ino) {
+				continue
+			}
+			if _, isDir := dirs[ino]; !isDir {
+				l.names[ino] = append(l.names[ino], link{dir, n})
+			} else if _, seen := l.path[ino]; !seen {
+				l.at[ino] = link{dir, n}
+				visit(ino, joinRel(p, n))
+			}
+		}
+	}
+	visit(format.RootIno, "")
+	return l
+}
+
+func (l *layout) pathOf(e link) string { return joinRel(l.path[e.dir][0], e.name) }
+
+// reconcile turns the tree of the previous restore (old, which the target
+// holds) into the tree of this incremental image (cur) by inode number,
+// as BSD restore does with its symbol table: a directory is the same
+// directory if its inode is a directory in both trees (it keeps its
+// contents wherever it moves); another inode is the same file if it is in
+// both trees and not on this image (an inode on the image is restored
+// afresh in phase III, so all its old names go). The order makes every
+// path valid when it is used:
+//
+//  1. names of files that are gone or on the image, and names that moved,
+//     are removed at their old paths (nothing has moved yet); a file that
+//     keeps none of its names is first renamed into the holding directory;
+//  2. directories that moved go to the holding directory and directories
+//     that are gone are removed, deepest first (so their parents are still
+//     where the old tree says; what a removed directory held that lives on
+//     was moved out before);
+//  3. new and moved directories are placed, parents first;
+//  4. new names of kept files are linked.
+func (r *restorer) reconcile(old, cur *layout) error {
+	onTape := func(ino uint32) bool { return format.TestBit(r.bits, ino) }
+	held := false
+	hold := func(ino uint32, from string) bool {
+		if !held {
+			if err := r.tgt.Mkdir(holdDir, 0o700); err != nil && !errors.Is(err, errExist) {
+				r.logf(engines.LogWarning, "RESTORE: cannot create %s: %v", holdDir, err)
+				return false
+			}
+			held = true
+		}
+		if err := r.tgt.Rename(from, joinRel(holdDir, fmt.Sprint(ino))); err != nil {
+			r.logf(engines.LogWarning, "RESTORE: cannot move %s: %v", from, err)
+			return false
+		}
+		return true
+	}
+	// sameDir: the directory is in both trees; gone: a directory of the
+	// old tree that is not (its subtree is removed with it).
+	sameDir := func(ino uint32) bool {
+		_, a := old.path[ino]
+		_, b := cur.path[ino]
+		return a && b
+	}
+	gone := func(dir uint32) bool { return !sameDir(dir) }
+
+	// 1. file names
+	type addition struct {
+		ino  uint32
+		from string // a path of the inode once directories are placed
+		to   []link
+	}
+	var adds []addition
+	for ino, olds := range old.names {
+		news := cur.names[ino]
+		if onTape(ino) {
+			news = nil
+		} else if len(olds) == 1 && len(news) == 1 && olds[0] == news[0] {
+			continue // the common case: one name, unchanged
+		}
+		var kept, added []link
+		isOld := make(map[link]bool, len(olds))
+		for _, e := range olds {
+			isOld[e] = true
+		}
+		isNew := make(map[link]bool, len(news))
+		for _, e := range news {
+			isNew[e] = true
+			if isOld[e] {
+				kept = append(kept, e)
+			} else {
+				added = append(added, e)
+			}
+		}
+		if len(added) > 0 {
+			a := addition{ino: ino, to: added}
+			if len(kept) > 0 {
+				a.from = cur.pathOf(kept[0])
+			} else {
+				// keep the file in the holding directory under its
+				// inode number; it leaves its first old name
+				i := 0
+				for i < len(olds) && isNew[olds[i]] {
+					i++
+				}
+				if !hold(ino, old.pathOf(olds[i])) {
+					continue
+				}
+				isNew[olds[i]] = true // moved, not to be removed
+				a.from = joinRel(holdDir, fmt.Sprint(ino))
+			}
+			adds = append(adds, a)
+		}
+		for _, e := range olds {
+			if isNew[e] || gone(e.dir) {
+				continue // kept, or removed with its directory
+			}
+			p := old.pathOf(e)
+			if err := r.tgt.Remove(p); err != nil && !errors.Is(err, errNotExist) {
+				r.logf(engines.LogWarning, "RESTORE: cannot remove %s: %v", p, err)
+			} else {
+				r.logf(engines.LogDebug, "RESTORE: removed %s", p)
+			}
+		}
+	}
+
+	// 2. directories that move or go, deepest first
+	var moving []uint32
+	moved := map[uint32]bool{}
+	for ino := range old.path {
+		if ino == format.RootIno {
+			continue
+		}
+		if sameDir(ino) {
+			if old.at[ino] != cur.at[ino] {
+				moving = append(moving, ino)
+			}
+		} else if !gone(old.at[ino].dir) {
+			moving = append(moving, ino) // the top of a removed subtree
+		}
+	}
+	sortByDepth(moving, old.path, true)
+	for _, ino := range moving {
+		p := old.path[ino][0]
+		if sameDir(ino) {
+			moved[ino] = hold(ino, p)
+			continue
+		}
+		if err := r.tgt.RemoveAll(p); err != nil {
+			return fmt.Errorf("restore: removing %s: %w", p, err)
+		}
+		r.logf(engines.LogDebug, "RESTORE: removed %s", p)
+	}
+
+	// 3. directories, parents first
+	var place []uint32
+	for ino := range cur.path {
+		if ino != format.RootIno && (moved[ino] || !sameDir(ino)) {
+			place = append(place, ino)
+		}
+	}
+	sortByDepth(place, cur.path, false)
+	for _, ino := range place {
+		p := cur.path[ino][0]
+		if moved[ino] {
+			if err := r.tgt.Rename(joinRel(holdDir, fmt.Sprint(ino)), p); err != nil {
+				return fmt.Errorf("restore: moving to %s: %w", p, err)
+			}
+			continue
+		}
+		if r.dirs[ino] == nil {
+			r.logf(engines.LogWarning, "RESTORE: directory %s (inode %d) is neither on the image nor restored before", p, ino)
+		}
+		if err := r.mkdir(p); err != nil {
+			return err
+		}
+	}
+
+	// 4. new names of kept files
+	for _, a := range adds {
+		for _, e := range a.to {
+			p := cur.pathOf(e)
+			if err := r.tgt.Link(a.from, p); err != nil {
+				r.logf(engines.LogWarning, "RESTORE: cannot link %s: %v", p, err)
+			}
+		}
+	}
+	for ino, news := range cur.names {
+		if _, had := old.names[ino]; !had && !onTape(ino) {
+			r.logf(engines.LogWarning, "RESTORE: %s (inode %d) is neither on the image nor restored before", cur.pathOf(news[0]), ino)
+		}
+	}
+	if held {
 		if err := r.tgt.RemoveAll(holdDir); err != nil {
 			r.logf(engines.LogWarning, "RESTORE: cannot remove %s: %v", holdDir, err)
 		}
@@ -526,21 +670,6 @@ func (r *restorer) mkdir(p string) error {
 	}
 	r.created[p] = true
 	return nil
-}
-
-func samePaths(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	a2, b2 := append([]string(nil), a...), append([]string(nil), b...)
-	sort.Strings(a2)
-	sort.Strings(b2)
-	for i := range a2 {
-		if a2[i] != b2[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // planSelect maps the selected names to their destinations.
