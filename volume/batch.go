@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
@@ -267,10 +268,18 @@ type batchRun struct {
 	state []bopState
 	ino   []uint64 // creates: the inode made (valid once applied)
 	r     *bread   // lookups of the current transaction
+	// fresh maps regular files this batch created under never-used inode
+	// numbers (generation 1: no key of theirs was ever written) to the
+	// first block no write of the batch has reached: blocks from there on
+	// have no key, so writes there need no lookup at all.
+	fresh map[uint64]uint64
 	// stopAt is the operation whose failure stopped the batch (len(ops)
 	// when none did): nothing after it counts as applied or failed.
 	stopAt int
 }
+
+// batchNewWrites counts writes that took writeNew (tests).
+var batchNewWrites atomic.Int64
 
 // errBatchRetry discards a transaction in which an operation failed.
 var errBatchRetry = errors.New("volume: batch operation failed")
@@ -503,16 +512,39 @@ func (a *batchRun) apply(t *wtx, k int) error {
 	b := *a.r
 	switch op.kind {
 	case bopMknod:
-		ino, err := b.mknod(a.resolve(op.parent), op.name, op.mode, op.rdev, op.target, op.owner)
+		ino, gen, err := b.mknod(a.resolve(op.parent), op.name, op.mode, op.rdev, op.target, op.owner)
 		a.ino[k] = ino
+		if err == nil && gen == 1 && op.mode&sIFMT == sIFREG {
+			if a.fresh == nil {
+				a.fresh = map[uint64]uint64{}
+			}
+			a.fresh[ino] = 0
+		}
 		return err
 	case bopLink:
 		ino := a.resolve(op.ino)
 		a.ino[k] = ino
 		return b.link(ino, a.resolve(op.parent), op.name)
 	case bopWrite:
-		return t.writeData(a.resolve(op.ino), op.off, op.data)
+		ino := a.resolve(op.ino)
+		from, ok := a.fresh[ino]
+		if !ok || len(op.data) == 0 {
+			return t.writeData(ino, op.off, op.data)
+		}
+		first, last := uint64(op.off/BlockSize), uint64((op.off+int64(len(op.data))-1)/BlockSize)
+		var err error
+		if first >= from {
+			batchNewWrites.Add(1)
+			err = b.writeNew(ino, op.off, op.data)
+		} else {
+			err = t.writeData(ino, op.off, op.data)
+		}
+		a.fresh[ino] = max(from, last+1)
+		return err
 	case bopSetAttr:
+		if op.attr.Valid&SetSize != 0 {
+			delete(a.fresh, a.resolve(op.ino)) // truncation frees (deletes) keys
+		}
 		return b.setAttr(a.resolve(op.ino), op.attr)
 	case bopSetXattr:
 		return b.setXattr(a.resolve(op.ino), op.name, op.data, op.flags)
@@ -625,20 +657,20 @@ func (b bread) addDirent(parent uint64, name string, ino uint64, mode uint32) er
 	return err
 }
 
-func (b bread) mknod(parent uint64, name string, mode uint32, rdev uint64, target string, o Owner) (uint64, error) {
+func (b bread) mknod(parent uint64, name string, mode uint32, rdev uint64, target string, o Owner) (uint64, uint64, error) {
 	t := b.t
 	p, err := b.dirOf(parent)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if ok, err := b.direntExists(parent, name); err != nil {
-		return 0, err
+		return 0, 0, err
 	} else if ok {
-		return 0, errno(syscall.EEXIST, "%q in directory %d", name, parent)
+		return 0, 0, errno(syscall.EEXIST, "%q in directory %d", name, parent)
 	}
 	ino, gen, err := t.allocIno()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	n := inode{Mode: mode, UID: o.UID, GID: o.GID, Nlink: 1, Rdev: rdev, Gen: gen,
 		Atime: t.now, Mtime: t.now, Ctime: t.now, Crtime: t.now}
@@ -646,20 +678,81 @@ func (b bread) mknod(parent uint64, name string, mode uint32, rdev uint64, targe
 	case sIFDIR:
 		n.Nlink, n.Parent = 2, parent
 		if p.Nlink >= maxLinks {
-			return 0, errno(syscall.EMLINK, "directory %d", parent)
+			return 0, 0, errno(syscall.EMLINK, "directory %d", parent)
 		}
 		p.Nlink++
 	case sIFLNK:
 		n.Target, n.Size = target, uint64(len(target))
 	}
 	if err := b.setInode(ino, &n); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := b.addDirent(parent, name, ino, mode); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	p.Mtime, p.Ctime = t.now, t.now
-	return ino, b.setInode(parent, &p)
+	return ino, gen, b.setInode(parent, &p)
+}
+
+// writeNew is writeData for blocks that have no key at all (a file this
+// batch created under a never-used inode number, past its last write):
+// each block is born now with nothing to read or replace, as in
+// writeData's fresh case, but without an iterator (see bread).
+func (b bread) writeNew(ino uint64, off int64, data []byte) error {
+	t := b.t
+	n, err := b.inode(ino)
+	if err != nil {
+		return err
+	}
+	if err := regular(&n, ino); err != nil {
+		return err
+	}
+	end := off + int64(len(data))
+	first, last := uint64(off/BlockSize), uint64((end-1)/BlockSize)
+	liveDelta := 0
+	runStart, runEnd := uint64(0), uint64(0)
+	for blk := first; blk <= last; blk++ {
+		bstart := int64(blk) * BlockSize
+		lo, hi := max(off, bstart)-bstart, min(end, bstart+BlockSize)-bstart
+		src := data[bstart+lo-off : bstart+hi-off]
+		var val []byte
+		if lo == 0 {
+			val = trimZeros(src) // the rest of the block is zeros
+		} else {
+			buf := make([]byte, hi)
+			copy(buf[lo:], src)
+			val = trimZeros(buf)
+		}
+		if len(val) == 0 {
+			continue // a hole stays a hole
+		}
+		born, d, err := t.replace(pfxBlock(t.v.id, ino, blk), val, true, false, nil, 0, false, false)
+		if err != nil {
+			return err
+		}
+		liveDelta += d
+		if born {
+			if runEnd != blk {
+				if runEnd > runStart {
+					if err := t.histBlocks(ino, runStart, runEnd); err != nil {
+						return err
+					}
+				}
+				runStart = blk
+			}
+			runEnd = blk + 1
+		}
+	}
+	if runEnd > runStart {
+		if err := t.histBlocks(ino, runStart, runEnd); err != nil {
+			return err
+		}
+	}
+	t.written += int64(len(data))
+	n.Blocks = uint64(int64(n.Blocks) + int64(liveDelta))
+	n.Size = max(n.Size, uint64(end))
+	n.Mtime, n.Ctime = t.now, t.now
+	return b.setInode(ino, &n)
 }
 
 func (b bread) link(ino, newParent uint64, newName string) error {

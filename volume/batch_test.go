@@ -370,11 +370,15 @@ func TestBatchMatchesSingleCalls(t *testing.T) {
 	if s := os.Getenv("TAPELAB_BATCH_SEED"); s != "" {
 		fmt.Sscan(s, &seed)
 	}
-	noSpaceAll := 0
+	noSpaceAll, newWrites := 0, int64(0)
 	defer func() {
 		if noSpaceAll == 0 && !t.Failed() {
 			t.Errorf("no operation ran out of space: the test does not cover ENOSPC")
 		}
+		if newWrites == 0 && !t.Failed() {
+			t.Errorf("no write into a new file took the batch's fast path")
+		}
+		t.Logf("%d writes into new files", newWrites)
 	}()
 	for round := 0; round < 4; round++ {
 		seed := seed + int64(round)
@@ -395,7 +399,9 @@ func TestBatchMatchesSingleCalls(t *testing.T) {
 			w1, w2 := must[*View](t)(v1.Active()), must[*View](t)(v2.Active())
 
 			want := applySingly(w1, ops, snapAt)
+			news := batchNewWrites.Load()
 			got := applyBatched(t, w2, ops, snapAt)
+			newWrites += batchNewWrites.Load() - news
 			noSpace, applied := 0, 0
 			for i := range ops {
 				if got[i] != want[i] {
