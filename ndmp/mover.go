@@ -416,11 +416,16 @@ func (m *mover) runBackup(c net.Conn, stop, done chan struct{}) {
 	if _, ok := c.(*net.TCPConn); ok {
 		// The socket buffers what the DATA side sends while a record is
 		// written: read each record when it is needed, in this
-		// goroutine, woken once per record (setRecvLowat). A read-ahead
-		// goroutine here cost a channel handoff per record: 20% more
-		// server CPU for the same wall time (1 GiB from ndmjob's data
-		// agent: 0.92-1.14 s vs 1.17-1.38 s, three alternating runs).
-		setRecvLowat(c, rs)
+		// goroutine. A read-ahead goroutine here cost a channel handoff
+		// per record: 20% more server CPU for the same wall time (1 GiB
+		// from ndmjob's data agent: 0.92-1.14 s vs 1.17-1.38 s, three
+		// alternating runs).
+		//
+		// Not SO_RCVLOWAT: it cut our wake-ups, but below the mark the
+		// kernel ACKs every segment at once, and on loopback the sender
+		// pays for those ACKs; ndmjob's data agent (8 KiB writes), the
+		// bottleneck of a three-way backup, used ~10% more CPU (1.12 s vs
+		// 1.00 s per GiB, five alternating runs) for no gain here.
 		src = &directSource{c: c, buf: make([]byte, rs)}
 	} else {
 		// A LOCAL pipe has no buffer: reading the next records overlaps
@@ -513,24 +518,6 @@ func (m *mover) runBackup(c net.Conn, stop, done chan struct{}) {
 			return
 		}
 		src.release(buf)
-	}
-}
-
-// setRecvLowat asks the kernel to wake the reader of a TCP data connection
-// only once a whole record (or the end of the stream) is there. DATA agents
-// send in small writes (ndmjob: 8 KiB), and without it the read-ahead
-// goroutine woke (epoll, park, unpark) for every few KiB; the kernel keeps
-// ACKing at once while less than the low-water mark is queued, so the
-// sender does not stall. Reads still return what is there.
-func setRecvLowat(c net.Conn, rs int) {
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		return
-	}
-	if rc, err := tc.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT, rs)
-		})
 	}
 }
 
