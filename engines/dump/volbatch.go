@@ -35,7 +35,7 @@ type DeferredError struct {
 // queue bounds: apply the queue once this much data or this many
 // operations wait (the volume splits it into transactions of its own
 // bounds).
-const (
+var (
 	batchQueueData = 16 << 20
 	batchQueueOps  = 8192
 )
@@ -84,73 +84,145 @@ func (t *VolumeTarget) Failures() []DeferredError {
 	return f
 }
 
-// Flush applies the queued operations. Their failures go to Failures; the
-// error is the one that stopped the queue (ENOSPC, the volume gone), also
-// reported there.
-func (t *VolumeTarget) Flush() error {
-	if t.batch == nil || t.batch.Len() == 0 {
-		return t.stopped
-	}
-	var res []volume.BatchResult
-	var err error
-	if t.stopped != nil {
-		// the restore stops at the failure: what was queued after it
-		// (the rest of the failed file) is dropped, as the calls would
-		// not have been made
-		t.batch = t.V.NewBatch()
-		res, err = make([]volume.BatchResult, len(t.queue)), t.stopped
-		for i := range res {
-			res[i].Err = volume.ErrNotApplied
+// flight is a queue being applied in the background while the next one
+// fills: the restore reads and parses the image while the volume commits.
+type flight struct {
+	batch *volume.Batch
+	done  chan struct{}
+	res   []volume.BatchResult
+	err   error
+	queue []queued
+	files []pendFile
+	paths map[string]int
+	dirty map[string]bool
+	bufs  [][]byte
+}
+
+// detach moves the queue into a flight and starts an empty one.
+func (t *VolumeTarget) detach() *flight {
+	f := &flight{batch: t.batch, done: make(chan struct{}), queue: t.queue, files: t.pendFiles,
+		paths: t.pendPath, dirty: t.dirty, bufs: t.bufs}
+	t.batch = t.V.NewBatch()
+	t.queue, t.pendFiles, t.bufs = nil, nil, nil
+	t.pendPath, t.dirty = map[string]int{}, map[string]bool{}
+	return f
+}
+
+// apply commits a detached queue (nothing of it once the restore stopped:
+// the calls after the failure would not have been made).
+func (t *VolumeTarget) apply(f *flight, stopped error) {
+	defer close(f.done)
+	if stopped != nil {
+		f.res, f.err = make([]volume.BatchResult, len(f.queue)), stopped
+		for i := range f.res {
+			f.res[i].Err = volume.ErrNotApplied
 		}
-	} else {
-		res, err = t.batch.Commit()
-		t.stopped = err
+		return
 	}
-	for _, b := range t.bufs {
+	f.res, f.err = f.batch.Commit()
+}
+
+// land takes the outcome of an applied queue: the inode numbers of new
+// files, the failures, the write buffers back.
+func (t *VolumeTarget) land(f *flight) {
+	for _, b := range f.bufs {
 		b := b[:0]
 		bufPool.Put(&b)
 	}
-	t.bufs = t.bufs[:0]
-	for i, q := range t.queue {
-		r := res[i]
-		var f *pendFile
+	if f.err != nil && t.stopped == nil {
+		t.stopped = f.err
+	}
+	for i, q := range f.queue {
+		r := f.res[i]
+		var pf *pendFile
 		if q.file >= 0 {
-			f = &t.pendFiles[q.file]
+			pf = &f.files[q.file]
 		}
 		if r.Err == nil {
-			if f != nil && i == f.create {
-				t.remember(f.path, r.Ino)
+			if pf != nil && i == pf.create {
+				t.remember(pf.path, r.Ino)
 			}
 			continue
 		}
-		if f != nil && f.failed {
+		if pf != nil && pf.failed {
 			continue // the file's first failure was reported
 		}
-		if f != nil && q.op == "create" {
-			f.failed = true
+		if pf != nil && q.op == "create" {
+			pf.failed = true
 		}
-		if errors.Is(r.Err, volume.ErrNotApplied) && err != nil {
+		if errors.Is(r.Err, volume.ErrNotApplied) && f.err != nil {
 			continue // the failure that stopped the queue is reported
 		}
 		t.failures = append(t.failures, DeferredError{Path: q.path, Op: q.op, Name: q.name, Err: r.Err})
 	}
-	t.queue = t.queue[:0]
-	t.pendFiles = t.pendFiles[:0]
-	clear(t.pendPath)
-	clear(t.dirty)
-	return err
 }
 
-// settle applies the queue if anything in it concerns p or a directory
-// above it; reads and synchronous changes of p call it first.
-func (t *VolumeTarget) settle(p string) {
+// wait lands the queue in flight, if any.
+func (t *VolumeTarget) wait() {
+	if f := t.flying; f != nil {
+		<-f.done
+		t.flying = nil
+		t.land(f)
+	}
+}
+
+// Flush applies the queued operations (and waits for those in flight).
+// Their failures go to Failures; the error is the one that stopped the
+// queue (ENOSPC, the volume gone), also reported there.
+func (t *VolumeTarget) Flush() error {
+	t.wait()
 	if t.batch == nil || t.batch.Len() == 0 {
+		return t.stopped
+	}
+	f := t.detach()
+	t.apply(f, t.stopped)
+	t.land(f)
+	return t.stopped
+}
+
+// flushBehind starts applying the queue in the background (after the
+// previous one landed) and returns: the restore goes on reading the image.
+func (t *VolumeTarget) flushBehind() {
+	t.wait()
+	if t.batch.Len() == 0 {
+		return
+	}
+	if t.stopped != nil {
+		t.Flush() // drops the queue
+		return
+	}
+	f := t.detach()
+	t.flying = f
+	go t.apply(f, nil)
+}
+
+// concerns reports whether the queue, or the one in flight, changes p.
+func (t *VolumeTarget) concerns(p string) (queued, flying bool) {
+	if _, ok := t.pendPath[p]; ok || t.dirty[p] {
+		queued = true
+	}
+	if f := t.flying; f != nil {
+		if _, ok := f.paths[p]; ok || f.dirty[p] {
+			flying = true
+		}
+	}
+	return queued, flying
+}
+
+// settle applies what is queued or in flight if it concerns p or a
+// directory above it; reads and synchronous changes of p call it first.
+func (t *VolumeTarget) settle(p string) {
+	if t.batch == nil || (t.batch.Len() == 0 && t.flying == nil) {
 		return
 	}
 	for q := p; ; q = path.Dir(q) {
-		if _, ok := t.pendPath[q]; ok || t.dirty[q] {
+		queued, flying := t.concerns(q)
+		if queued {
 			t.Flush()
 			return
+		}
+		if flying {
+			t.wait()
 		}
 		if q == "." || q == "/" || q == "" || !strings.Contains(q, "/") {
 			return
@@ -167,10 +239,10 @@ func (t *VolumeTarget) flushAll() {
 
 func (t *VolumeTarget) batching() bool { return t.batch != nil }
 
-// maybeFlush applies the queue once it is large enough.
+// maybeFlush starts applying the queue once it is large enough.
 func (t *VolumeTarget) maybeFlush() {
 	if t.batch.DataBytes() >= batchQueueData || t.batch.Len() >= batchQueueOps {
-		t.Flush()
+		t.flushBehind()
 	}
 }
 
@@ -179,6 +251,9 @@ func (t *VolumeTarget) maybeFlush() {
 func (t *VolumeTarget) ref(p string) (volume.Ref, int, error) {
 	if i, ok := t.pendPath[p]; ok {
 		return t.pendFiles[i].ref, i, nil
+	}
+	if _, flying := t.concerns(p); flying {
+		t.wait() // created or linked in flight: its inode number is needed
 	}
 	ino, err := t.resolve(p)
 	if err != nil && t.dirty[p] {

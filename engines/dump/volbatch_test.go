@@ -3,6 +3,7 @@ package dump_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -29,6 +30,15 @@ func readInto(t *testing.T, img []byte, tgt dump.Target) (*dump.RestoreStats, er
 // holes, attributes, xattrs, links, special files), the same counts and
 // the same accounting as one volume call per change.
 func TestRestoreBatchedMatchesUnbatched(t *testing.T) {
+	for _, lim := range []struct{ data, ops int }{{16 << 20, 8192}, {256 << 10, 64}, {1, 1}} {
+		t.Run(fmt.Sprintf("queue-%d-%d", lim.data, lim.ops), func(t *testing.T) {
+			defer dump.SetBatchQueueLimits(lim.data, lim.ops)()
+			restoreBatchedMatchesUnbatched(t)
+		})
+	}
+}
+
+func restoreBatchedMatchesUnbatched(t *testing.T) {
 	l := newLab(t)
 	src := shmDir(t)
 	if err := gentree.Build(src, gentree.Options{Seed: 5, Bulk: 6 << 20}); err != nil {
@@ -77,6 +87,15 @@ func TestRestoreBatchedMatchesUnbatched(t *testing.T) {
 // ENOSPC ("restore stopped"), keeps what it restored before, and leaves a
 // consistent volume with exact accounting.
 func TestRestoreBatchedNoSpace(t *testing.T) {
+	for _, lim := range []struct{ data, ops int }{{16 << 20, 8192}, {256 << 10, 64}} {
+		t.Run(fmt.Sprintf("queue-%d-%d", lim.data, lim.ops), func(t *testing.T) {
+			defer dump.SetBatchQueueLimits(lim.data, lim.ops)()
+			restoreBatchedNoSpace(t)
+		})
+	}
+}
+
+func restoreBatchedNoSpace(t *testing.T) {
 	l := newLab(t)
 	src := shmDir(t)
 	if err := gentree.Build(src, gentree.Options{Seed: 6, Bulk: 8 << 20}); err != nil {

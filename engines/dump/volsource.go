@@ -111,6 +111,7 @@ type VolumeTarget struct {
 	bufs      [][]byte        // write buffers the batch holds
 	failures  []DeferredError
 	stopped   error // the failure that stopped the queue (ENOSPC): nothing more is applied
+	flying    *flight
 }
 
 // NewVolumeTarget returns a Target writing below directory base of v.
