@@ -244,7 +244,7 @@ func randomChanges(t testing.TB, w *volume.View, rng *rand.Rand, n int) {
 			}
 		}
 		if err != nil && !errors.Is(err, syscall.EEXIST) && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTEMPTY) &&
-			!errors.Is(err, syscall.ENOTDIR) && !errors.Is(err, syscall.EISDIR) {
+			!errors.Is(err, syscall.ENOTDIR) && !errors.Is(err, syscall.EISDIR) && !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("op %d: %v", i, err)
 		}
 	}

@@ -2,9 +2,11 @@ package dump_test
 
 import (
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -298,4 +300,94 @@ func TestIncrementalRenamesAndLinks(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Random change sets over a chain of levels 0-3, each restored on top of
+// the last by us (into a volume) and by Linux restore -r, and compared
+// with the source after every level: the restore state carried from one
+// incremental to the next must hold too. With a small inode limit the
+// volume reuses inode numbers (of files and directories alike) between
+// the levels.
+func TestRandomIncrementalChain(t *testing.T) {
+	restore, haveRestore := findRestore(t)
+	for _, run1 := range []struct {
+		seed  int64
+		limit uint64
+	}{{1, 0}, {2, 0}, {30, 24}, {1056, 18}} { // 30 and 1056 reuse a directory's number for a file
+		seed := run1.seed
+		t.Run(fmt.Sprintf("seed%d-inodes%d", seed, run1.limit), func(t *testing.T) {
+			forBothPaths(t, func(t *testing.T, l *lab) {
+				rng := rand.New(rand.NewSource(seed))
+				v, err := l.store.CreateVolume(volume.Spec{SVM: "vs1", Name: "vol1", Size: 64 << 20, InodeLimit: run1.limit})
+				if err != nil {
+					t.Fatal(err)
+				}
+				w, err := v.Active()
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, w2 := l.volume(t, "rest", 64<<20)
+				work := shmDir(t)
+				rr := filepath.Join(work, "rr")
+				os.Mkdir(rr, 0o755)
+				reused := 0
+				for level := 0; level <= 3; level++ {
+					randomChanges(t, w, rng, map[bool]int{true: 60, false: 25}[level == 0])
+					l.clk.advance(10 * time.Second)
+					img, _ := l.backup(t, nil, "FILESYSTEM", "/vs1/vol1", "LEVEL", fmt.Sprint(level))
+					l.clk.advance(10 * time.Second)
+					reused += reusedInodes(t, w)
+					want := shmDir(t)
+					copyFromVolume(t, w, "", want)
+					wantM := manifestOf(t, want, true)
+					if _, err := l.recover(t, img, nil, "FILESYSTEM", "/vs1/rest"); err != nil {
+						t.Fatalf("level %d: %v", level, err)
+					}
+					got := shmDir(t)
+					copyFromVolume(t, w2, "", got)
+					if d := manifest.Diff(manifestOf(t, got, true), wantM); d != "" {
+						t.Errorf("our restore of levels 0-%d differs from the source:\n%s", level, d)
+					}
+					if !haveRestore {
+						continue
+					}
+					f := filepath.Join(work, fmt.Sprintf("l%d.dump", level))
+					os.WriteFile(f, img, 0o644)
+					if out, err := run(t, rr, restore, "-r", "-f", f); err != nil {
+						t.Fatalf("restore -r level %d: %v\n%s", level, err, out)
+					}
+					if d := manifest.Diff(manifestOf(t, rr, true), wantM); d != "" {
+						t.Errorf("Linux restore -r of levels 0-%d differs from the source:\n%s", level, d)
+					}
+				}
+				if run1.limit != 0 && reused == 0 {
+					t.Errorf("no inode number was reused")
+				}
+			})
+		})
+	}
+}
+
+// reusedInodes counts the inodes of the tree whose number was used before.
+func reusedInodes(t testing.TB, w *volume.View) int {
+	t.Helper()
+	n := 0
+	var walk func(dir uint64)
+	walk = func(dir uint64) {
+		w.ReadDir(dir, "", func(e volume.DirEntry) bool {
+			a, err := w.Lookup(dir, e.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Gen > 1 {
+				n++
+			}
+			if e.Mode == syscall.S_IFDIR {
+				walk(e.Ino)
+			}
+			return true
+		})
+	}
+	walk(volume.RootIno)
+	return n
 }

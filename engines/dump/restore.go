@@ -245,13 +245,14 @@ func (r *restorer) readMapsAndDirs() error {
 }
 
 // tree is the directory structure after this image: tape directories
-// override the previous state's.
+// override the previous state's. A directory of the state whose inode is
+// on this image as another type is gone (its number was reused).
 func (r *restorer) tree() (map[uint32]map[string]uint32, map[uint32]uint16) {
 	dirs := map[uint32]map[string]uint32{}
 	types := map[uint32]uint16{}
 	if st := r.spec.State; st != nil && r.spec.Select == nil && r.rd.Volume().DDate != 0 {
 		for d, ents := range st.Dirs {
-			if format.TestBit(r.clri, d) {
+			if format.TestBit(r.clri, d) && (r.dirs[d] != nil || !format.TestBit(r.bits, d)) {
 				dirs[d] = ents
 			}
 		}
