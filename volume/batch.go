@@ -512,7 +512,7 @@ func (a *batchRun) apply(t *wtx, k int) error {
 	b := *a.r
 	switch op.kind {
 	case bopMknod:
-		ino, gen, err := b.mknod(a.resolve(op.parent), op.name, op.mode, op.rdev, op.target, op.owner)
+		ino, gen, _, err := mknodIn(b, a.resolve(op.parent), op.name, op.mode, op.rdev, op.target, op.owner)
 		a.ino[k] = ino
 		if err == nil && gen == 1 && op.mode&sIFMT == sIFREG {
 			if a.fresh == nil {
@@ -524,7 +524,8 @@ func (a *batchRun) apply(t *wtx, k int) error {
 	case bopLink:
 		ino := a.resolve(op.ino)
 		a.ino[k] = ino
-		return b.link(ino, a.resolve(op.parent), op.name)
+		_, err := linkIn(b, ino, a.resolve(op.parent), op.name)
+		return err
 	case bopWrite:
 		ino := a.resolve(op.ino)
 		from, ok := a.fresh[ino]
@@ -545,9 +546,10 @@ func (a *batchRun) apply(t *wtx, k int) error {
 		if op.attr.Valid&SetSize != 0 {
 			delete(a.fresh, a.resolve(op.ino)) // truncation frees (deletes) keys
 		}
-		return b.setAttr(a.resolve(op.ino), op.attr)
+		_, err := setAttrIn(b, a.resolve(op.ino), op.attr)
+		return err
 	case bopSetXattr:
-		return b.setXattr(a.resolve(op.ino), op.name, op.data, op.flags)
+		return setXattrIn(b, a.resolve(op.ino), op.name, op.data, op.flags)
 	}
 	return errno(syscall.EINVAL, "batch operation %d", op.kind)
 }
@@ -649,49 +651,12 @@ func (b bread) direntExists(parent uint64, name string) (bool, error) {
 	return ok, err
 }
 
-func (b bread) addDirent(parent uint64, name string, ino uint64, mode uint32) error {
+func (b bread) setDirent(parent uint64, name string, ino uint64, mode uint32) error {
 	born, err := b.put(pfxDirent(b.t.v.id, parent, name), encodeDirent(ino, mode))
 	if err == nil && born {
 		err = b.t.histMeta(parent, hDirent, name)
 	}
 	return err
-}
-
-func (b bread) mknod(parent uint64, name string, mode uint32, rdev uint64, target string, o Owner) (uint64, uint64, error) {
-	t := b.t
-	p, err := b.dirOf(parent)
-	if err != nil {
-		return 0, 0, err
-	}
-	if ok, err := b.direntExists(parent, name); err != nil {
-		return 0, 0, err
-	} else if ok {
-		return 0, 0, errno(syscall.EEXIST, "%q in directory %d", name, parent)
-	}
-	ino, gen, err := t.allocIno()
-	if err != nil {
-		return 0, 0, err
-	}
-	n := inode{Mode: mode, UID: o.UID, GID: o.GID, Nlink: 1, Rdev: rdev, Gen: gen,
-		Atime: t.now, Mtime: t.now, Ctime: t.now, Crtime: t.now}
-	switch mode & sIFMT {
-	case sIFDIR:
-		n.Nlink, n.Parent = 2, parent
-		if p.Nlink >= maxLinks {
-			return 0, 0, errno(syscall.EMLINK, "directory %d", parent)
-		}
-		p.Nlink++
-	case sIFLNK:
-		n.Target, n.Size = target, uint64(len(target))
-	}
-	if err := b.setInode(ino, &n); err != nil {
-		return 0, 0, err
-	}
-	if err := b.addDirent(parent, name, ino, mode); err != nil {
-		return 0, 0, err
-	}
-	p.Mtime, p.Ctime = t.now, t.now
-	return ino, gen, b.setInode(parent, &p)
 }
 
 // writeNew is writeData for blocks that have no key at all (a file this
@@ -755,104 +720,17 @@ func (b bread) writeNew(ino uint64, off int64, data []byte) error {
 	return b.setInode(ino, &n)
 }
 
-func (b bread) link(ino, newParent uint64, newName string) error {
-	t := b.t
-	n, err := b.inode(ino)
-	if err != nil {
-		return err
-	}
-	p, err := b.dirOf(newParent)
-	if err != nil {
-		return err
-	}
-	if ok, err := b.direntExists(newParent, newName); err != nil {
-		return err
-	} else if ok {
-		return errno(syscall.EEXIST, "%q in directory %d", newName, newParent)
-	}
-	if n.Mode&sIFMT == sIFDIR {
-		return errno(syscall.EPERM, "hard link to directory %d", ino)
-	}
-	if n.Nlink >= maxLinks {
-		return errno(syscall.EMLINK, "inode %d", ino)
-	}
-	n.Nlink++
-	n.Ctime = t.now
-	if err := b.setInode(ino, &n); err != nil {
-		return err
-	}
-	if err := b.addDirent(newParent, newName, ino, n.Mode); err != nil {
-		return err
-	}
-	p.Mtime, p.Ctime = t.now, t.now
-	return b.setInode(newParent, &p)
+func (b bread) tx() *wtx { return b.t }
+
+func (b bread) xattrExists(ino uint64, name string) (bool, error) {
+	_, ok, err := b.get(pfxXattr(b.t.v.id, ino, name))
+	return ok, err
 }
 
-func (b bread) setAttr(ino uint64, in SetAttrIn) error {
-	t := b.t
-	n, err := b.inode(ino)
-	if err != nil {
-		return err
-	}
-	if in.Valid&SetMode != 0 {
-		n.Mode = n.Mode&sIFMT | in.Mode&07777
-	}
-	if in.Valid&SetUID != 0 {
-		n.UID = in.UID
-	}
-	if in.Valid&SetGID != 0 {
-		n.GID = in.GID
-	}
-	if in.Valid&SetSize != 0 {
-		switch n.Mode & sIFMT {
-		case sIFREG:
-		case sIFDIR:
-			return errno(syscall.EISDIR, "truncate inode %d", ino)
-		default:
-			return errno(syscall.EINVAL, "truncate inode %d", ino)
-		}
-		if err := t.truncate(ino, &n, in.Size); err != nil {
-			return err
-		}
-		n.Mtime = t.now
-	}
-	if in.Valid&SetAtime != 0 {
-		n.Atime = in.Atime.UnixNano()
-	}
-	if in.Valid&SetMtime != 0 {
-		n.Mtime = in.Mtime.UnixNano()
-	}
-	n.Ctime = t.now
-	if in.Valid&SetCtime != 0 {
-		n.Ctime = in.Ctime.UnixNano()
-	}
-	return b.setInode(ino, &n)
-}
-
-func (b bread) setXattr(ino uint64, name string, value []byte, flags uint32) error {
-	t := b.t
-	n, err := b.inode(ino)
-	if err != nil {
-		return err
-	}
-	pfx := pfxXattr(t.v.id, ino, name)
-	_, exists, err := b.get(pfx)
-	if err != nil {
-		return err
-	}
-	if flags&XattrCreate != 0 && exists {
-		return errno(syscall.EEXIST, "xattr %q of inode %d", name, ino)
-	}
-	if flags&XattrReplace != 0 && !exists {
-		return errno(syscall.ENODATA, "xattr %q of inode %d", name, ino)
-	}
-	born, err := b.put(pfx, value)
+func (b bread) setXattrRec(ino uint64, name string, val []byte) error {
+	born, err := b.put(pfxXattr(b.t.v.id, ino, name), val)
 	if err == nil && born {
-		err = t.histMeta(ino, hXattr, name)
+		err = b.t.histMeta(ino, hXattr, name)
 	}
-	if err != nil {
-		return err
-	}
-	n.Ctime = t.now
-	return b.setInode(ino, &n)
+	return err
 }

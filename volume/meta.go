@@ -187,40 +187,9 @@ func (w *View) mknod(parent uint64, name string, mode uint32, rdev uint64, targe
 		rdev = 0
 	}
 	err = w.update(func(t *wtx) error {
-		p, err := t.dirOf(parent)
-		if err != nil {
-			return err
-		}
-		if _, _, ok, err := t.dirent(parent, name); err != nil {
-			return err
-		} else if ok {
-			return errno(syscall.EEXIST, "%q in directory %d", name, parent)
-		}
-		ino, gen, err := t.allocIno()
-		if err != nil {
-			return err
-		}
-		n := inode{Mode: mode, UID: o.UID, GID: o.GID, Nlink: 1, Rdev: rdev, Gen: gen,
-			Atime: t.now, Mtime: t.now, Ctime: t.now, Crtime: t.now}
-		switch mode & sIFMT {
-		case sIFDIR:
-			n.Nlink, n.Parent = 2, parent
-			if p.Nlink >= maxLinks {
-				return errno(syscall.EMLINK, "directory %d", parent)
-			}
-			p.Nlink++
-		case sIFLNK:
-			n.Target, n.Size = target, uint64(len(target))
-		}
-		if err := t.setInode(ino, &n); err != nil {
-			return err
-		}
-		if err := t.setDirent(parent, name, ino, mode); err != nil {
-			return err
-		}
-		p.Mtime, p.Ctime = t.now, t.now
+		ino, _, n, err := mknodIn(t, parent, name, mode, rdev, target, o)
 		a = n.attr(ino)
-		return t.setInode(parent, &p)
+		return err
 	})
 	return a, err
 }
@@ -230,37 +199,9 @@ func (w *View) link(ino, newParent uint64, newName string) (a Attr, err error) {
 		return a, err
 	}
 	err = w.update(func(t *wtx) error {
-		n, err := t.inode(ino)
-		if err != nil {
-			return err
-		}
-		// Linux order: the new name is looked up before the source type is checked.
-		p, err := t.dirOf(newParent)
-		if err != nil {
-			return err
-		}
-		if _, _, ok, err := t.dirent(newParent, newName); err != nil {
-			return err
-		} else if ok {
-			return errno(syscall.EEXIST, "%q in directory %d", newName, newParent)
-		}
-		if n.Mode&sIFMT == sIFDIR {
-			return errno(syscall.EPERM, "hard link to directory %d", ino)
-		}
-		if n.Nlink >= maxLinks {
-			return errno(syscall.EMLINK, "inode %d", ino)
-		}
-		n.Nlink++
-		n.Ctime = t.now
-		if err := t.setInode(ino, &n); err != nil {
-			return err
-		}
-		if err := t.setDirent(newParent, newName, ino, n.Mode); err != nil {
-			return err
-		}
-		p.Mtime, p.Ctime = t.now, t.now
+		n, err := linkIn(t, ino, newParent, newName)
 		a = n.attr(ino)
-		return t.setInode(newParent, &p)
+		return err
 	})
 	return a, err
 }
@@ -583,44 +524,9 @@ func (t *wtx) touchDirs(dirs ...uint64) error {
 
 func (w *View) setAttr(ino uint64, in SetAttrIn) (a Attr, err error) {
 	err = w.update(func(t *wtx) error {
-		n, err := t.inode(ino)
-		if err != nil {
-			return err
-		}
-		if in.Valid&SetMode != 0 {
-			n.Mode = n.Mode&sIFMT | in.Mode&07777
-		}
-		if in.Valid&SetUID != 0 {
-			n.UID = in.UID
-		}
-		if in.Valid&SetGID != 0 {
-			n.GID = in.GID
-		}
-		if in.Valid&SetSize != 0 {
-			switch n.Mode & sIFMT {
-			case sIFREG:
-			case sIFDIR:
-				return errno(syscall.EISDIR, "truncate inode %d", ino)
-			default:
-				return errno(syscall.EINVAL, "truncate inode %d", ino)
-			}
-			if err := t.truncate(ino, &n, in.Size); err != nil {
-				return err
-			}
-			n.Mtime = t.now
-		}
-		if in.Valid&SetAtime != 0 {
-			n.Atime = in.Atime.UnixNano()
-		}
-		if in.Valid&SetMtime != 0 {
-			n.Mtime = in.Mtime.UnixNano()
-		}
-		n.Ctime = t.now
-		if in.Valid&SetCtime != 0 {
-			n.Ctime = in.Ctime.UnixNano()
-		}
+		n, err := setAttrIn(t, ino, in)
 		a = n.attr(ino)
-		return t.setInode(ino, &n)
+		return err
 	})
 	if err != nil {
 		return a, err
@@ -671,27 +577,7 @@ func (w *View) setXattr(ino uint64, name string, value []byte, flags uint32) err
 		value = []byte{}
 	}
 	value = bytes.Clone(value)
-	return w.update(func(t *wtx) error {
-		n, err := t.inode(ino)
-		if err != nil {
-			return err
-		}
-		_, exists, err := getAt(t.txn, pfxXattr(t.v.id, ino, name), math.MaxUint64)
-		if err != nil {
-			return err
-		}
-		if flags&XattrCreate != 0 && exists {
-			return errno(syscall.EEXIST, "xattr %q of inode %d", name, ino)
-		}
-		if flags&XattrReplace != 0 && !exists {
-			return errno(syscall.ENODATA, "xattr %q of inode %d", name, ino)
-		}
-		if err := t.setXattrRec(ino, name, value); err != nil {
-			return err
-		}
-		n.Ctime = t.now
-		return t.setInode(ino, &n)
-	})
+	return w.update(func(t *wtx) error { return setXattrIn(t, ino, name, value, flags) })
 }
 
 func (w *View) listXattr(ino uint64) (names []string, err error) {
@@ -794,4 +680,172 @@ func (w *View) inodesBatch(from uint64, fn func(Attr) bool) error {
 		}
 		return nil
 	})
+}
+
+// recs reads and writes the live records of one mutation. *wtx reads
+// through its own transaction; a Batch's bread reads its pending writes and
+// the committed state (batch.go). The mutations both apply are written
+// once, below, against this interface.
+type recs interface {
+	tx() *wtx
+	inode(ino uint64) (inode, error)
+	dirOf(ino uint64) (inode, error)
+	setInode(ino uint64, n *inode) error
+	direntExists(parent uint64, name string) (bool, error)
+	setDirent(parent uint64, name string, ino uint64, mode uint32) error
+	xattrExists(ino uint64, name string) (bool, error)
+	setXattrRec(ino uint64, name string, val []byte) error
+}
+
+func (t *wtx) tx() *wtx { return t }
+
+func (t *wtx) direntExists(parent uint64, name string) (bool, error) {
+	_, _, ok, err := t.dirent(parent, name)
+	return ok, err
+}
+
+func (t *wtx) xattrExists(ino uint64, name string) (bool, error) {
+	_, ok, err := getAt(t.txn, pfxXattr(t.v.id, ino, name), math.MaxUint64)
+	return ok, err
+}
+
+// mknodIn creates name in parent (mode and rdev checked by the caller) and
+// returns the new inode's number, generation and record.
+func mknodIn(r recs, parent uint64, name string, mode uint32, rdev uint64, target string, o Owner) (uint64, uint64, inode, error) {
+	t := r.tx()
+	p, err := r.dirOf(parent)
+	if err != nil {
+		return 0, 0, inode{}, err
+	}
+	if ok, err := r.direntExists(parent, name); err != nil {
+		return 0, 0, inode{}, err
+	} else if ok {
+		return 0, 0, inode{}, errno(syscall.EEXIST, "%q in directory %d", name, parent)
+	}
+	ino, gen, err := t.allocIno()
+	if err != nil {
+		return 0, 0, inode{}, err
+	}
+	n := inode{Mode: mode, UID: o.UID, GID: o.GID, Nlink: 1, Rdev: rdev, Gen: gen,
+		Atime: t.now, Mtime: t.now, Ctime: t.now, Crtime: t.now}
+	switch mode & sIFMT {
+	case sIFDIR:
+		n.Nlink, n.Parent = 2, parent
+		if p.Nlink >= maxLinks {
+			return 0, 0, inode{}, errno(syscall.EMLINK, "directory %d", parent)
+		}
+		p.Nlink++
+	case sIFLNK:
+		n.Target, n.Size = target, uint64(len(target))
+	}
+	if err := r.setInode(ino, &n); err != nil {
+		return 0, 0, inode{}, err
+	}
+	if err := r.setDirent(parent, name, ino, mode); err != nil {
+		return 0, 0, inode{}, err
+	}
+	p.Mtime, p.Ctime = t.now, t.now
+	return ino, gen, n, r.setInode(parent, &p)
+}
+
+// linkIn adds the name newName in newParent for ino and returns ino's record.
+func linkIn(r recs, ino, newParent uint64, newName string) (inode, error) {
+	t := r.tx()
+	n, err := r.inode(ino)
+	if err != nil {
+		return n, err
+	}
+	// Linux order: the new name is looked up before the source type is checked.
+	p, err := r.dirOf(newParent)
+	if err != nil {
+		return n, err
+	}
+	if ok, err := r.direntExists(newParent, newName); err != nil {
+		return n, err
+	} else if ok {
+		return n, errno(syscall.EEXIST, "%q in directory %d", newName, newParent)
+	}
+	if n.Mode&sIFMT == sIFDIR {
+		return n, errno(syscall.EPERM, "hard link to directory %d", ino)
+	}
+	if n.Nlink >= maxLinks {
+		return n, errno(syscall.EMLINK, "inode %d", ino)
+	}
+	n.Nlink++
+	n.Ctime = t.now
+	if err := r.setInode(ino, &n); err != nil {
+		return n, err
+	}
+	if err := r.setDirent(newParent, newName, ino, n.Mode); err != nil {
+		return n, err
+	}
+	p.Mtime, p.Ctime = t.now, t.now
+	return n, r.setInode(newParent, &p)
+}
+
+// setAttrIn applies in to ino and returns its record (blocks freed by a
+// truncation are freed after the commit: t.orphans).
+func setAttrIn(r recs, ino uint64, in SetAttrIn) (inode, error) {
+	t := r.tx()
+	n, err := r.inode(ino)
+	if err != nil {
+		return n, err
+	}
+	if in.Valid&SetMode != 0 {
+		n.Mode = n.Mode&sIFMT | in.Mode&07777
+	}
+	if in.Valid&SetUID != 0 {
+		n.UID = in.UID
+	}
+	if in.Valid&SetGID != 0 {
+		n.GID = in.GID
+	}
+	if in.Valid&SetSize != 0 {
+		switch n.Mode & sIFMT {
+		case sIFREG:
+		case sIFDIR:
+			return n, errno(syscall.EISDIR, "truncate inode %d", ino)
+		default:
+			return n, errno(syscall.EINVAL, "truncate inode %d", ino)
+		}
+		if err := t.truncate(ino, &n, in.Size); err != nil {
+			return n, err
+		}
+		n.Mtime = t.now
+	}
+	if in.Valid&SetAtime != 0 {
+		n.Atime = in.Atime.UnixNano()
+	}
+	if in.Valid&SetMtime != 0 {
+		n.Mtime = in.Mtime.UnixNano()
+	}
+	n.Ctime = t.now
+	if in.Valid&SetCtime != 0 {
+		n.Ctime = in.Ctime.UnixNano()
+	}
+	return n, r.setInode(ino, &n)
+}
+
+// setXattrIn sets xattr name of ino (name and size checked by the caller).
+func setXattrIn(r recs, ino uint64, name string, value []byte, flags uint32) error {
+	t := r.tx()
+	n, err := r.inode(ino)
+	if err != nil {
+		return err
+	}
+	exists, err := r.xattrExists(ino, name)
+	if err != nil {
+		return err
+	}
+	if flags&XattrCreate != 0 && exists {
+		return errno(syscall.EEXIST, "xattr %q of inode %d", name, ino)
+	}
+	if flags&XattrReplace != 0 && !exists {
+		return errno(syscall.ENODATA, "xattr %q of inode %d", name, ino)
+	}
+	if err := r.setXattrRec(ino, name, value); err != nil {
+		return err
+	}
+	n.Ctime = t.now
+	return r.setInode(ino, &n)
 }
