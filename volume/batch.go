@@ -278,7 +278,7 @@ type batchRun struct {
 	stopAt int
 }
 
-// batchNewWrites counts writes that took writeNew (tests).
+// batchNewWrites counts writes into blocks known to have no key (tests).
 var batchNewWrites atomic.Int64
 
 // errBatchRetry discards a transaction in which an operation failed.
@@ -536,7 +536,7 @@ func (a *batchRun) apply(t *wtx, k int) error {
 		var err error
 		if first >= from {
 			batchNewWrites.Add(1)
-			err = b.writeNew(ino, op.off, op.data)
+			err = writeDataIn(b, ino, op.off, op.data, true)
 		} else {
 			err = t.writeData(ino, op.off, op.data)
 		}
@@ -657,67 +657,6 @@ func (b bread) setDirent(parent uint64, name string, ino uint64, mode uint32) er
 		err = b.t.histMeta(parent, hDirent, name)
 	}
 	return err
-}
-
-// writeNew is writeData for blocks that have no key at all (a file this
-// batch created under a never-used inode number, past its last write):
-// each block is born now with nothing to read or replace, as in
-// writeData's fresh case, but without an iterator (see bread).
-func (b bread) writeNew(ino uint64, off int64, data []byte) error {
-	t := b.t
-	n, err := b.inode(ino)
-	if err != nil {
-		return err
-	}
-	if err := regular(&n, ino); err != nil {
-		return err
-	}
-	end := off + int64(len(data))
-	first, last := uint64(off/BlockSize), uint64((end-1)/BlockSize)
-	liveDelta := 0
-	runStart, runEnd := uint64(0), uint64(0)
-	for blk := first; blk <= last; blk++ {
-		bstart := int64(blk) * BlockSize
-		lo, hi := max(off, bstart)-bstart, min(end, bstart+BlockSize)-bstart
-		src := data[bstart+lo-off : bstart+hi-off]
-		var val []byte
-		if lo == 0 {
-			val = trimZeros(src) // the rest of the block is zeros
-		} else {
-			buf := make([]byte, hi)
-			copy(buf[lo:], src)
-			val = trimZeros(buf)
-		}
-		if len(val) == 0 {
-			continue // a hole stays a hole
-		}
-		born, d, err := t.replace(pfxBlock(t.v.id, ino, blk), val, true, false, nil, 0, false, false)
-		if err != nil {
-			return err
-		}
-		liveDelta += d
-		if born {
-			if runEnd != blk {
-				if runEnd > runStart {
-					if err := t.histBlocks(ino, runStart, runEnd); err != nil {
-						return err
-					}
-				}
-				runStart = blk
-			}
-			runEnd = blk + 1
-		}
-	}
-	if runEnd > runStart {
-		if err := t.histBlocks(ino, runStart, runEnd); err != nil {
-			return err
-		}
-	}
-	t.written += int64(len(data))
-	n.Blocks = uint64(int64(n.Blocks) + int64(liveDelta))
-	n.Size = max(n.Size, uint64(end))
-	n.Mtime, n.Ctime = t.now, t.now
-	return b.setInode(ino, &n)
 }
 
 func (b bread) tx() *wtx { return b.t }

@@ -61,7 +61,16 @@ func (w *View) write(ino uint64, off int64, data []byte) (int, error) {
 }
 
 func (t *wtx) writeData(ino uint64, off int64, data []byte) error {
-	n, err := t.inode(ino)
+	return writeDataIn(t, ino, off, data, false)
+}
+
+// writeDataIn writes data at off into regular file ino. known says the
+// caller knows that no key exists for the blocks written (a Batch writing
+// past the end of a file it created under a never-used inode number: no
+// iterator then, see bread); otherwise one Seek finds out.
+func writeDataIn(r recs, ino uint64, off int64, data []byte, known bool) error {
+	t := r.tx()
+	n, err := r.inode(ino)
 	if err != nil {
 		return err
 	}
@@ -71,13 +80,17 @@ func (t *wtx) writeData(ino uint64, off int64, data []byte) error {
 	if len(data) > 0 {
 		end := off + int64(len(data))
 		first, last := uint64(off/BlockSize), uint64((end-1)/BlockSize)
-		inoPfx := u64(kID(pBlock, t.v.id), ino)
-		it := t.txn.NewIterator(iterOpts(inoPfx))
-		defer it.Close()
 		// fresh: no key at all (not even a deleted one) for blocks
 		// first..last, as when appending: every block is then born here
 		// with nothing to read or replace, which saves a Seek per block.
-		fresh := noKeysIn(it, inoPfx, first, last)
+		fresh := known
+		var it *badger.Iterator
+		if !fresh {
+			inoPfx := u64(kID(pBlock, t.v.id), ino)
+			it = t.txn.NewIterator(iterOpts(inoPfx))
+			defer it.Close()
+			fresh = noKeysIn(it, inoPfx, first, last)
+		}
 		liveDelta := 0
 		runStart, runEnd := uint64(0), uint64(0)
 		for blk := first; blk <= last; blk++ {
@@ -137,7 +150,7 @@ func (t *wtx) writeData(ino uint64, off int64, data []byte) error {
 		n.Size = max(n.Size, uint64(end))
 	}
 	n.Mtime, n.Ctime = t.now, t.now
-	return t.setInode(ino, &n)
+	return r.setInode(ino, &n)
 }
 
 // noKeysIn reports whether the iterator (over the blocks of one inode,
