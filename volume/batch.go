@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math"
 	"sync/atomic"
 	"syscall"
 
@@ -584,36 +583,10 @@ type bread struct {
 	r *badger.Txn // read-only: the committed state
 }
 
-func (b bread) get(prefix []byte) ([]byte, bool, error) {
-	item, err := b.t.txn.Get(withEpoch(prefix, b.t.epoch))
-	switch {
-	case err == nil:
-		if item.UserMeta()&metaTomb != 0 {
-			return nil, false, nil
-		}
-		v, err := item.ValueCopy(nil)
-		return v, err == nil, err
-	case !errors.Is(err, badger.ErrKeyNotFound):
-		return nil, false, err
-	}
-	return getAt(b.r, prefix, math.MaxUint64)
-}
+func (b bread) get(prefix []byte) ([]byte, bool, error) { return b.t.getLiveFrom(b.r, prefix) }
 
-// put is wtx.put for a value (never a deletion), finding the version to
-// replace in the committed state.
-func (b bread) put(prefix, val []byte) (bool, error) {
-	t := b.t
-	key := withEpoch(prefix, t.epoch)
-	if _, err := t.txn.Get(key); err == nil {
-		return false, t.txn.Set(key, val)
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
-		return false, err
-	}
-	it := b.r.NewIterator(iterOpts(prefix))
-	defer it.Close()
-	born, _, err := t.putAt(it, prefix, val, false)
-	return born, err
-}
+// put is wtx.put finding the version to replace in the committed state.
+func (b bread) put(prefix, val []byte) (bool, error) { return b.t.putFrom(b.r, prefix, val) }
 
 func (b bread) inode(ino uint64) (inode, error) {
 	raw, ok, err := b.get(pfxInode(b.t.v.id, ino))

@@ -289,7 +289,11 @@ func (t *wtx) replace(prefix, val []byte, data, found bool, oldKey []byte, birth
 // in the live epoch is necessarily the newest, so an exact Get of that key
 // (cheap) answers the common case of records already touched this epoch;
 // otherwise an iterator finds the newest older version.
-func (t *wtx) getLive(prefix []byte) ([]byte, bool, error) {
+func (t *wtx) getLive(prefix []byte) ([]byte, bool, error) { return t.getLiveFrom(t.txn, prefix) }
+
+// getLiveFrom is getLive reading older versions through older (t.txn, or
+// a Batch's read-only transaction over the committed state).
+func (t *wtx) getLiveFrom(older *badger.Txn, prefix []byte) ([]byte, bool, error) {
 	item, err := t.txn.Get(withEpoch(prefix, t.epoch))
 	switch {
 	case err == nil:
@@ -301,12 +305,16 @@ func (t *wtx) getLive(prefix []byte) ([]byte, bool, error) {
 	case !errors.Is(err, badger.ErrKeyNotFound):
 		return nil, false, err
 	}
-	return getAt(t.txn, prefix, math.MaxUint64)
+	return getAt(older, prefix, math.MaxUint64)
 }
 
 // put is putAt with its own iterator (metadata records). A record already
 // born in the live epoch is overwritten in place without an iterator.
-func (t *wtx) put(prefix, val []byte) (bool, error) {
+func (t *wtx) put(prefix, val []byte) (bool, error) { return t.putFrom(t.txn, prefix, val) }
+
+// putFrom is put finding the version to replace through older (see
+// getLiveFrom).
+func (t *wtx) putFrom(older *badger.Txn, prefix, val []byte) (bool, error) {
 	if val != nil {
 		key := withEpoch(prefix, t.epoch)
 		if _, err := t.txn.Get(key); err == nil {
@@ -315,7 +323,7 @@ func (t *wtx) put(prefix, val []byte) (bool, error) {
 			return false, err
 		}
 	}
-	it := t.txn.NewIterator(iterOpts(prefix))
+	it := older.NewIterator(iterOpts(prefix))
 	defer it.Close()
 	born, _, err := t.putAt(it, prefix, val, false)
 	return born, err
