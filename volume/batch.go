@@ -588,28 +588,9 @@ func (b bread) get(prefix []byte) ([]byte, bool, error) { return b.t.getLiveFrom
 // put is wtx.put finding the version to replace in the committed state.
 func (b bread) put(prefix, val []byte) (bool, error) { return b.t.putFrom(b.r, prefix, val) }
 
-func (b bread) inode(ino uint64) (inode, error) {
-	raw, ok, err := b.get(pfxInode(b.t.v.id, ino))
-	if err != nil {
-		return inode{}, err
-	}
-	if !ok {
-		return inode{}, errno(syscall.ENOENT, "inode %d", ino)
-	}
-	n, err := decodeInode(raw)
-	if err != nil {
-		return n, fmt.Errorf("inode %d: %w", ino, err)
-	}
-	return n, nil
-}
+func (b bread) inode(ino uint64) (inode, error) { return b.t.inodeFrom(b.r, ino) }
 
-func (b bread) dirOf(ino uint64) (inode, error) {
-	n, err := b.inode(ino)
-	if err == nil && n.Mode&sIFMT != sIFDIR {
-		err = errno(syscall.ENOTDIR, "inode %d", ino)
-	}
-	return n, err
-}
+func (b bread) dirOf(ino uint64) (inode, error) { return dirOfIn(b, ino) }
 
 func (b bread) setInode(ino uint64, n *inode) error {
 	born, err := b.put(pfxInode(b.t.v.id, ino), n.encode())

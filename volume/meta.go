@@ -161,8 +161,10 @@ func (w *View) readlink(ino uint64) (s string, err error) {
 }
 
 // dirOf loads directory ino for a mutation.
-func (t *wtx) dirOf(ino uint64) (inode, error) {
-	n, err := t.inode(ino)
+func (t *wtx) dirOf(ino uint64) (inode, error) { return dirOfIn(t, ino) }
+
+func dirOfIn(r recs, ino uint64) (inode, error) {
+	n, err := r.inode(ino)
 	if err == nil && n.Mode&sIFMT != sIFDIR {
 		err = errno(syscall.ENOTDIR, "inode %d", ino)
 	}

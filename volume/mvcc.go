@@ -358,8 +358,11 @@ func (t *wtx) histBlocks(ino, from, to uint64) error {
 	return t.txn.Set(k, binary.BigEndian.AppendUint64(nil, to))
 }
 
-func (t *wtx) inode(ino uint64) (inode, error) {
-	raw, ok, err := t.getLive(pfxInode(t.v.id, ino))
+func (t *wtx) inode(ino uint64) (inode, error) { return t.inodeFrom(t.txn, ino) }
+
+// inodeFrom is inode reading older versions through older (see getLiveFrom).
+func (t *wtx) inodeFrom(older *badger.Txn, ino uint64) (inode, error) {
+	raw, ok, err := t.getLiveFrom(older, pfxInode(t.v.id, ino))
 	if err != nil {
 		return inode{}, err
 	}
