@@ -100,6 +100,16 @@
 // Sync (value log + memtable WAL); committed transactions also survive a
 // SIGKILL without it, as Badger writes through the page cache.
 //
+// A Batch (batch.go) applies many queued mutations (creates, writes,
+// attributes, xattrs, links: a restore's thousands of small files) in few
+// transactions with each call's own semantics: the same code (mknodIn,
+// linkIn, setAttrIn, setXattrIn, writeDataIn over the recs interface), an
+// operation that might exceed the space left runs alone, and a failure
+// inside a shared transaction replays the others and runs the failing one
+// alone. Its reads of records not yet touched in the transaction go
+// through a read-only transaction, because Badger sorts all pending writes
+// each time an iterator is created on a write transaction.
+//
 // # Lookups, deleted keys and inode numbers
 //
 // Deleting a version that no snapshot sees deletes its key outright; Badger
@@ -127,8 +137,8 @@
 //	                                             4 MiB writes the same (~540-670 MB/s)
 //	create / getattr / lookup                     ~30 us / ~2 us / ~5 us
 //
-// Writes are bound by Badger's single writer goroutine (value-log copy into
-// its mmap, page faults, CRC, memtable), not by this layer: through FUSE
+// Writes are bound by Badger's single writer goroutine (value-log encoding,
+// CRC, pwrite, memtable), not by this layer: through FUSE
 // (fs benchmarks) 12 WRITEs wait for the volume's writer lock most of the
 // time, and the lock holder spends ~85% of its time in Commit. Committing
 // after releasing the lock (CommitWith) was measured and bought nothing:
