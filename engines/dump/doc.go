@@ -41,12 +41,13 @@
 // <why>"; the diff path logs "incremental from snapshot diff: A..B, N
 // inodes changed"). Phase I is the same on both paths: the directory walk
 // gives the in-use map (TS_CLRI) and every inode's place, the selection
-// marks the changed inodes, and every directory on the path to one is
-// dumped with all its current entries, so restore -r reproduces deletions
-// and renames. Files carry no parent pointer in the volume, so the walk
-// stays; the diff replaces the per-inode time test and sees changes the
-// times do not show (data rewritten by a tool that sets mtime and ctime
-// back, for instance).
+// marks the changed inodes, and every directory holding a name of one
+// (each name of a hard-linked file, as BSD dump's mapdirs) or on the path
+// to one is dumped with all its current entries, so restore -r reproduces
+// deletions, renames and links. Files carry no parent pointer in the
+// volume, so the walk stays; the diff replaces the per-inode time test
+// and sees changes the times do not show (data rewritten by a tool that
+// sets mtime and ctime back, for instance).
 //
 // Base snapshots (the policy): ONTAP deletes snapshot_for_backup.N after
 // the backup. Here the automatic snapshot of a successful LEVEL/UPDATE=Y
@@ -71,11 +72,15 @@
 // volume.
 //
 // Restore (seed 002): phase I reads the maps and every directory, phase
-// II creates directories and, for the next level of a chain, removes what
-// the new image's inode map no longer lists and moves renamed entries
-// (through a holding directory .dumprestore.tmp), phase III writes the
-// files. The chain state (the directory tree of the last image restored
-// to a destination, like Linux restore's restoresymtable) is kept in
+// II creates directories and, for the next level of a chain, turns the
+// last image's tree into the new one by directory entry (parent inode,
+// name), as BSD restore's symbol table does: names of files that are gone
+// or on the new image are removed, moved directories and the last names of
+// kept files go through a holding directory (.dumprestore.tmp), removed
+// directories go deepest first, and new names of kept files are linked
+// (restore.go, reconcile); phase III writes the files. The chain state
+// (the directory tree of the last image restored to a destination, like
+// Linux restore's restoresymtable) is kept in
 // DATA/restore/<destination>.json. Existing files are overwritten,
 // directories are not. A full restore into a volume queues its files'
 // changes and applies them in batches (volbatch.go, volume.Batch); every
