@@ -570,10 +570,10 @@ func (r *restorer) reconcile(old, cur *layout) error {
 				continue // kept, or removed with its directory
 			}
 			p := old.pathOf(e)
-			if err := r.tgt.Remove(p); err != nil && !errors.Is(err, errNotExist) {
-				r.logf(engines.LogWarning, "RESTORE: cannot remove %s: %v", p, err)
-			} else {
+			if err := r.tgt.Remove(p); err == nil {
 				r.logf(engines.LogDebug, "RESTORE: removed %s", p)
+			} else if !errors.Is(err, errNotExist) {
+				r.logf(engines.LogWarning, "RESTORE: cannot remove %s: %v", p, err)
 			}
 		}
 	}
