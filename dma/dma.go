@@ -258,7 +258,14 @@ func (s *session) run(ctx context.Context, obs Observer, started time.Time) (*ru
 			st.moverHalt, moverDone = b.Reason, true
 		case *wire.NotifyDataReadPost:
 			if err := s.tape.MoverRead(b.Offset, b.Length); err != nil {
+				// The data agent waits for these bytes: without them the
+				// operation can only hang, so stop it.
 				st.logs = append(st.logs, fmt.Sprintf("MOVER_READ %d+%d: %v", b.Offset, b.Length, err))
+				if st.pauseErr == nil {
+					st.pauseErr = fmt.Errorf("MOVER_READ %d+%d refused: %w", b.Offset, b.Length, err)
+				}
+				_ = s.data.DataAbort()
+				_ = s.tape.MoverAbort()
 			}
 		case *wire.NotifyMoverPausedPost:
 			if s.onPause != nil {

@@ -676,14 +676,12 @@ func (m *mover) runRecover(c net.Conn, stop, done chan struct{}) {
 		if uint64(len(chunk)) > left {
 			chunk = chunk[:left]
 		}
-		if _, err := c.Write(chunk); err != nil {
-			select {
-			case <-stop:
-			default:
-				m.haltNow(wire.MoverHaltConnectClosed)
-			}
-			return
-		}
+		// Account for the chunk before the data agent can see it: once it
+		// has read the last byte of a range it posts NOTIFY_DATA_READ for
+		// the next one, and the DMA's MOVER_READ must not find this range
+		// still in progress (it did, now and then, when this goroutine was
+		// descheduled between the write and the accounting: the read was
+		// refused and the restore waited forever).
 		m.s.mu.Lock()
 		m.seekPos += uint64(len(chunk))
 		if m.bytesLeft != lengthInfinity {
@@ -692,6 +690,14 @@ func (m *mover) runRecover(c net.Conn, stop, done chan struct{}) {
 		m.bytesMoved += uint64(len(chunk))
 		m.recordNum = uint32(blk + 1)
 		m.s.mu.Unlock()
+		if _, err := c.Write(chunk); err != nil {
+			select {
+			case <-stop:
+			default:
+				m.haltNow(wire.MoverHaltConnectClosed)
+			}
+			return
+		}
 	}
 }
 
