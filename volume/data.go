@@ -235,16 +235,37 @@ func (w *View) read(ino uint64, off int64, buf []byte) (int, error) {
 		want := int(end - uint64(off))
 		buf := buf[:want]
 		clear(buf)
-		// One iterator for the whole request; one Seek per block.
+		// One iterator and one Seek for the whole request, then Next in key
+		// order: a block's versions sort newest first, so the first one
+		// born at or before this view's epoch is the one it sees (a Seek per
+		// block cost most of a sequential read).
 		pfx := u64(kID(pBlock, w.vol.id), ino)
 		it := txn.NewIterator(iterOpts(pfx))
 		defer it.Close()
-		seek := withEpoch(pfxBlock(w.vol.id, ino, 0), w.epoch)
-		for blk := uint64(off) / BlockSize; blk*BlockSize < end; blk++ {
-			binary.BigEndian.PutUint64(seek[13:21], blk)
-			item := seekIn(it, seek, seek[:21]) // this block's versions only
-			if item == nil || item.UserMeta()&metaTomb != 0 {
-				continue
+		it.Seek(withEpoch(pfxBlock(w.vol.id, ino, uint64(off)/BlockSize), math.MaxUint64))
+		seekSteps.Add(1)
+		var prev []byte
+		served := uint64(math.MaxUint64) // block whose visible version was found
+		for ; it.Valid(); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			if len(k) != len(pfx)+16 || !bytes.HasPrefix(k, pfx) {
+				break
+			}
+			if bytes.Equal(k, prev) {
+				continue // an older Badger version of a key already seen
+			}
+			prev = append(prev[:0], k...)
+			blk := binary.BigEndian.Uint64(k[len(pfx):])
+			if blk*BlockSize >= end {
+				break
+			}
+			if item.IsDeletedOrExpired() || blk == served || birthOf(k) > w.epoch {
+				continue // deleted, older than the version served, or born after this view
+			}
+			served = blk
+			if item.UserMeta()&metaTomb != 0 {
+				continue // a hole at this epoch
 			}
 			bstart := int64(blk) * BlockSize
 			err := item.Value(func(v []byte) error {
