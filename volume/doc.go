@@ -92,7 +92,9 @@
 //
 // Mutations of one volume are serialized by its writer lock; each is one
 // Badger transaction (a write: at most 1 MiB of data per transaction, one
-// iterator for all its blocks; a read: one iterator, one Seek per block).
+// iterator for all its blocks, one Seek for a range with no keys yet and one
+// per block otherwise; a read: one iterator, one Seek, then Next in key
+// order).
 // Freeing the blocks of a deleted or truncated file happens in follow-up
 // transactions of at most 4096 blocks driven by an orphan record (O), so a
 // crash in between is finished at the next Open; snapshot deletion marks the
@@ -125,17 +127,15 @@
 // freed number with its generation + 1, so a new file rarely lands on keys
 // its predecessor just freed.
 //
-// # Measured (2 vCPU VM shared with other builds; go test -bench, 16 MiB data)
+// # Measured (make bench: 1 GiB, 2 vCPU VM, median of 3 runs, same run as the reference)
 //
-//	snapshot create, "1 GiB" vs "8 GiB" volume   ~0.2-3 ms each, dominated by one fsync;
-//	                                             8G/1G between 0.5 and 1.5 over runs (no size term)
-//	diff after rewriting 1% of the blocks         changes 0.4 ms vs full scan of both views 11-17 ms
-//	                                             (24-36x; 20x at 128 MiB)
-//	disk after deleting 5 snapshots + GC          1.04x live data (1.54x with the snapshots)
-//	sequential 1 MiB writes / reads               ~300-540 MB/s (raw Badger, same keys: 400-630)
-//	                                             / ~2.5 GB/s (raw Badger 2.1-3.9 GB/s);
-//	                                             4 MiB writes the same (~540-670 MB/s)
-//	create / getattr / lookup                     ~30 us / ~2 us / ~5 us
+//	snapshot create, 1 GiB vs 8 GiB volume        ~0.2 ms each (25 per op), dominated by one fsync;
+//	                                             8G/1G 0.55-0.69 (no size term)
+//	diff after rewriting 1% of the blocks         24 ms vs 880 ms for a full scan of both views (28-37x)
+//	disk after deleting snapshots + GC            1.04x live data
+//	sequential 1 MiB writes / reads               ~1.0 GB/s (raw Badger, same keys: 0.66 GB/s)
+//	                                             / 4.5-4.9 GB/s (raw Badger Gets 2.9 GB/s)
+//	through FUSE vs go-fuse's loopback            write 0.73x, read 1.07x, create+stat+unlink 1.6x
 //
 // Writes are bound by Badger's single writer goroutine (value-log encoding,
 // CRC, pwrite, memtable), not by this layer: through FUSE
