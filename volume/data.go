@@ -305,47 +305,47 @@ func (w *View) extents(ino uint64) (exts []Extent, err error) {
 // blockExtents lists the data ranges of ino at epoch e, clipped to size.
 func blockExtents(txn *badger.Txn, id uint32, ino, e, size uint64) []Extent {
 	var exts []Extent
-	pfx := u64(kID(pBlock, id), ino)
-	it := txn.NewIterator(iterOpts(pfx))
-	defer it.Close()
-	seek := withEpoch(pfxBlock(id, ino, 0), e)
 	nblk := (size + BlockSize - 1) / BlockSize // blocks [0, nblk) can hold data
 	if nblk == 0 {
 		return nil
 	}
-	for item := seekLive(it, seek); item != nil; {
+	pfx := u64(kID(pBlock, id), ino)
+	it := txn.NewIterator(iterOpts(pfx))
+	defer it.Close()
+	// One Seek, then Next in key order, as in read: the first version of a
+	// block born at or before e is the one visible at e.
+	it.Seek(withEpoch(pfxBlock(id, ino, 0), math.MaxUint64))
+	seekSteps.Add(1)
+	var prev []byte
+	served := uint64(math.MaxUint64)
+	for ; it.Valid(); it.Next() {
+		item := it.Item()
 		k := item.Key()
-		blk := binary.BigEndian.Uint64(k[13:21])
+		if len(k) != len(pfx)+16 || !bytes.HasPrefix(k, pfx) {
+			break
+		}
+		if bytes.Equal(k, prev) {
+			continue // an older Badger version of a key already seen
+		}
+		prev = append(prev[:0], k...)
+		blk := binary.BigEndian.Uint64(k[len(pfx):])
 		if blk >= nblk {
 			break // past the end: nothing visible (and don't walk what follows)
 		}
-		if birthOf(k) > e {
-			// only versions newer than e here: look again within this block
-			binary.BigEndian.PutUint64(seek[13:21], blk)
-			item = seekIn(it, seek, seek[:21])
-			if item == nil {
-				if blk+1 >= nblk {
-					break
-				}
-				binary.BigEndian.PutUint64(seek[13:21], blk+1)
-				item = seekLive(it, seek)
-				continue
-			}
+		if item.IsDeletedOrExpired() || blk == served || birthOf(k) > e {
+			continue
 		}
-		if item.UserMeta()&metaTomb == 0 && blk*BlockSize < size {
-			o := int64(blk) * BlockSize
-			l := min(int64(BlockSize), int64(size)-o)
-			if m := len(exts); m > 0 && exts[m-1].Off+exts[m-1].Len == o {
-				exts[m-1].Len += l
-			} else {
-				exts = append(exts, Extent{o, l})
-			}
+		served = blk
+		if item.UserMeta()&metaTomb != 0 {
+			continue
 		}
-		if blk+1 >= nblk {
-			break
+		o := int64(blk) * BlockSize
+		l := min(int64(BlockSize), int64(size)-o)
+		if m := len(exts); m > 0 && exts[m-1].Off+exts[m-1].Len == o {
+			exts[m-1].Len += l
+		} else {
+			exts = append(exts, Extent{o, l})
 		}
-		binary.BigEndian.PutUint64(seek[13:21], blk+1)
-		item = seekLive(it, seek)
 	}
 	return exts
 }
