@@ -235,40 +235,14 @@ func (w *View) read(ino uint64, off int64, buf []byte) (int, error) {
 		want := int(end - uint64(off))
 		buf := buf[:want]
 		clear(buf)
-		// One iterator and one Seek for the whole request, then Next in key
-		// order: a block's versions sort newest first, so the first one
-		// born at or before this view's epoch is the one it sees (a Seek per
-		// block cost most of a sequential read).
+		// One iterator and one Seek for the whole request (visibleBlocks).
 		pfx := u64(kID(pBlock, w.vol.id), ino)
 		it := txn.NewIterator(iterOpts(pfx))
 		defer it.Close()
-		it.Seek(withEpoch(pfxBlock(w.vol.id, ino, uint64(off)/BlockSize), math.MaxUint64))
-		seekSteps.Add(1)
-		var prev []byte
-		served := uint64(math.MaxUint64) // block whose visible version was found
-		for ; it.Valid(); it.Next() {
-			item := it.Item()
-			k := item.Key()
-			if len(k) != len(pfx)+16 || !bytes.HasPrefix(k, pfx) {
-				break
-			}
-			if bytes.Equal(k, prev) {
-				continue // an older Badger version of a key already seen
-			}
-			prev = append(prev[:0], k...)
-			blk := binary.BigEndian.Uint64(k[len(pfx):])
-			if blk*BlockSize >= end {
-				break
-			}
-			if item.IsDeletedOrExpired() || blk == served || birthOf(k) > w.epoch {
-				continue // deleted, older than the version served, or born after this view
-			}
-			served = blk
-			if item.UserMeta()&metaTomb != 0 {
-				continue // a hole at this epoch
-			}
+		endBlk := (end + BlockSize - 1) / BlockSize
+		if err := visibleBlocks(it, pfx, uint64(off)/BlockSize, endBlk, w.epoch, func(blk uint64, item *badger.Item) error {
 			bstart := int64(blk) * BlockSize
-			err := item.Value(func(v []byte) error {
+			return item.Value(func(v []byte) error {
 				// v covers [bstart, bstart+len(v)); copy its overlap with the request.
 				lo := max(off, bstart)
 				hi := min(int64(end), bstart+int64(len(v)))
@@ -277,9 +251,8 @@ func (w *View) read(ino uint64, off int64, buf []byte) (int, error) {
 				}
 				return nil
 			})
-			if err != nil {
-				return err
-			}
+		}); err != nil {
+			return err
 		}
 		got = want
 		return nil
@@ -312,33 +285,7 @@ func blockExtents(txn *badger.Txn, id uint32, ino, e, size uint64) []Extent {
 	pfx := u64(kID(pBlock, id), ino)
 	it := txn.NewIterator(iterOpts(pfx))
 	defer it.Close()
-	// One Seek, then Next in key order, as in read: the first version of a
-	// block born at or before e is the one visible at e.
-	it.Seek(withEpoch(pfxBlock(id, ino, 0), math.MaxUint64))
-	seekSteps.Add(1)
-	var prev []byte
-	served := uint64(math.MaxUint64)
-	for ; it.Valid(); it.Next() {
-		item := it.Item()
-		k := item.Key()
-		if len(k) != len(pfx)+16 || !bytes.HasPrefix(k, pfx) {
-			break
-		}
-		if bytes.Equal(k, prev) {
-			continue // an older Badger version of a key already seen
-		}
-		prev = append(prev[:0], k...)
-		blk := binary.BigEndian.Uint64(k[len(pfx):])
-		if blk >= nblk {
-			break // past the end: nothing visible (and don't walk what follows)
-		}
-		if item.IsDeletedOrExpired() || blk == served || birthOf(k) > e {
-			continue
-		}
-		served = blk
-		if item.UserMeta()&metaTomb != 0 {
-			continue
-		}
+	visibleBlocks(it, pfx, 0, nblk, e, func(blk uint64, _ *badger.Item) error {
 		o := int64(blk) * BlockSize
 		l := min(int64(BlockSize), int64(size)-o)
 		if m := len(exts); m > 0 && exts[m-1].Off+exts[m-1].Len == o {
@@ -346,8 +293,47 @@ func blockExtents(txn *badger.Txn, id uint32, ino, e, size uint64) []Extent {
 		} else {
 			exts = append(exts, Extent{o, l})
 		}
-	}
+		return nil
+	})
 	return exts
+}
+
+// visibleBlocks calls fn, in order, for each block in [first, end) of the
+// inode whose block keys start with pfx that holds data at epoch e (it
+// iterates pfx with AllVersions). One Seek, then Next in key order: a
+// block's versions sort newest first, so the first one born at or before e
+// is the visible one (a Seek per block cost most of a sequential read).
+func visibleBlocks(it *badger.Iterator, pfx []byte, first, end, e uint64, fn func(blk uint64, item *badger.Item) error) error {
+	it.Seek(withEpoch(u64(pfx[:len(pfx):len(pfx)], first), math.MaxUint64))
+	seekSteps.Add(1)
+	var prev []byte
+	served := uint64(math.MaxUint64) // block whose visible version was found
+	for ; it.Valid(); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		if len(k) != len(pfx)+16 || !bytes.HasPrefix(k, pfx) {
+			return nil
+		}
+		if bytes.Equal(k, prev) {
+			continue // an older Badger version of a key already seen
+		}
+		prev = append(prev[:0], k...)
+		blk := binary.BigEndian.Uint64(k[len(pfx):])
+		if blk >= end {
+			return nil // and don't walk what follows
+		}
+		if item.IsDeletedOrExpired() || blk == served || birthOf(k) > e {
+			continue // deleted, older than the version found, or born after e
+		}
+		served = blk
+		if item.UserMeta()&metaTomb != 0 {
+			continue // a hole at e
+		}
+		if err := fn(blk, item); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var zeroChunk = make([]byte, writeChunk) // never modified
