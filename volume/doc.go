@@ -130,12 +130,13 @@
 // # Measured (make bench: 1 GiB, 2 vCPU VM, median of 3 runs, same run as the reference)
 //
 //	snapshot create, 1 GiB vs 8 GiB volume        ~0.2 ms each (25 per op), dominated by one fsync;
-//	                                             8G/1G 0.55-0.69 (no size term)
-//	diff after rewriting 1% of the blocks         24 ms vs 880 ms for a full scan of both views (28-37x)
+//	                                             8G/1G 0.86-1.07 over runs (no size term)
+//	diff after rewriting 1% of the blocks         14 ms vs 320 ms for a full scan of both views (15-24x,
+//	                                             median 23x; the scan got faster with one-Seek reads)
 //	disk after deleting snapshots + GC            1.04x live data
-//	sequential 1 MiB writes / reads               ~1.0 GB/s (raw Badger, same keys: 0.66 GB/s)
-//	                                             / 4.5-4.9 GB/s (raw Badger Gets 2.9 GB/s)
-//	through FUSE vs go-fuse's loopback            write 0.73x, read 1.07x, create+stat+unlink 1.6x
+//	sequential 1 MiB writes / reads               0.8-1.0 GB/s (raw Badger, same keys: 0.66-0.73 GB/s)
+//	                                             / 3.8-4.9 GB/s (raw Badger Gets 2.9-3.4 GB/s)
+//	through FUSE vs go-fuse's loopback            write 0.66x, read 2.6x, create+stat+unlink 1.9x
 //
 // Writes are bound by Badger's single writer goroutine (value-log encoding,
 // CRC, pwrite, memtable), not by this layer: through FUSE
