@@ -293,8 +293,7 @@ func (t *VolumeTarget) queueCreate(p string, mk func(parent volume.Ref, name str
 type batchFile struct {
 	t    *VolumeTarget
 	file int
-	buf  []byte
-	off  int64
+	coalescer
 }
 
 func (f *batchFile) queueBuf() {
@@ -310,16 +309,7 @@ func (f *batchFile) queueBuf() {
 }
 
 func (f *batchFile) WriteAt(p []byte, off int64) (int, error) {
-	if len(f.buf) > 0 && (off != f.off+int64(len(f.buf)) || len(f.buf)+len(p) > volWriteBuf) {
-		f.queueBuf()
-	}
-	if len(f.buf) == 0 {
-		f.off = off
-		if f.buf == nil {
-			f.buf = (*bufPool.Get().(*[]byte))[:0]
-		}
-	}
-	f.buf = append(f.buf, p...)
+	f.add(p, off, func() error { f.queueBuf(); return nil })
 	return len(p), nil
 }
 
@@ -334,11 +324,7 @@ func (f *batchFile) Truncate(size int64) error {
 
 func (f *batchFile) Close() error {
 	f.queueBuf()
-	if f.buf != nil {
-		b := f.buf[:0]
-		bufPool.Put(&b)
-		f.buf = nil
-	}
+	f.release()
 	f.t.maybeFlush()
 	return nil
 }

@@ -223,15 +223,48 @@ func (t *VolumeTarget) Create(p string, perm uint32) (FileWriter, error) {
 	return &volFile{v: t.V, ino: a.Ino}, nil
 }
 
-// volFile coalesces the 1 KiB writes of a restore into large writes.
-type volFile struct {
-	v   *volume.View
-	ino uint64
+// coalescer gathers the 1 KiB writes of a restored file into runs of up
+// to volWriteBuf contiguous bytes (buf, starting at off).
+type coalescer struct {
 	buf []byte
 	off int64
 }
 
 const volWriteBuf = 1 << 20
+
+// add appends p at off, after handing the current run to emit when p does
+// not continue it or would overflow it.
+func (c *coalescer) add(p []byte, off int64, emit func() error) error {
+	if len(c.buf) > 0 && (off != c.off+int64(len(c.buf)) || len(c.buf)+len(p) > volWriteBuf) {
+		if err := emit(); err != nil {
+			return err
+		}
+	}
+	if len(c.buf) == 0 {
+		c.off = off
+		if c.buf == nil {
+			c.buf = (*bufPool.Get().(*[]byte))[:0]
+		}
+	}
+	c.buf = append(c.buf, p...)
+	return nil
+}
+
+// release returns the buffer (if still ours) to the pool.
+func (c *coalescer) release() {
+	if c.buf != nil {
+		b := c.buf[:0]
+		bufPool.Put(&b)
+		c.buf = nil
+	}
+}
+
+// volFile coalesces the 1 KiB writes of a restore into large writes.
+type volFile struct {
+	v   *volume.View
+	ino uint64
+	coalescer
+}
 
 func (f *volFile) flush() error {
 	if len(f.buf) == 0 {
@@ -243,18 +276,9 @@ func (f *volFile) flush() error {
 }
 
 func (f *volFile) WriteAt(p []byte, off int64) (int, error) {
-	if len(f.buf) > 0 && (off != f.off+int64(len(f.buf)) || len(f.buf)+len(p) > volWriteBuf) {
-		if err := f.flush(); err != nil {
-			return 0, err
-		}
+	if err := f.add(p, off, f.flush); err != nil {
+		return 0, err
 	}
-	if len(f.buf) == 0 {
-		f.off = off
-		if f.buf == nil {
-			f.buf = (*bufPool.Get().(*[]byte))[:0]
-		}
-	}
-	f.buf = append(f.buf, p...)
 	return len(p), nil
 }
 
@@ -268,11 +292,7 @@ func (f *volFile) Truncate(size int64) error {
 
 func (f *volFile) Close() error {
 	err := f.flush()
-	if f.buf != nil {
-		b := f.buf[:0]
-		bufPool.Put(&b)
-		f.buf = nil
-	}
+	f.release()
 	return err
 }
 
