@@ -81,6 +81,11 @@ func seekAt(it *badger.Iterator, prefix []byte, e uint64) (*badger.Item, bool) {
 func getAt(txn *badger.Txn, prefix []byte, e uint64) ([]byte, bool, error) {
 	it := txn.NewIterator(iterOpts(prefix))
 	defer it.Close()
+	return valueAt(it, prefix, e)
+}
+
+// valueAt is getAt on an iterator covering prefix.
+func valueAt(it *badger.Iterator, prefix []byte, e uint64) ([]byte, bool, error) {
 	item, ok := seekAt(it, prefix, e)
 	if !ok {
 		return nil, false, nil

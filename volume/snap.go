@@ -417,16 +417,6 @@ func (v *Volume) changes(from, to *View) ([]InodeChange, error) {
 // with (AllVersions, over all of the volume's inodes and blocks).
 type diffIters struct{ inodes, blocks *badger.Iterator }
 
-// valueAt returns a copy of the record version visible at epoch e.
-func valueAt(it *badger.Iterator, prefix []byte, e uint64) ([]byte, bool, error) {
-	item, ok := seekAt(it, prefix, e)
-	if !ok {
-		return nil, false, nil
-	}
-	v, err := item.ValueCopy(nil)
-	return v, err == nil, err
-}
-
 func (v *Volume) diffInode(txn *badger.Txn, its diffIters, ino uint64, h *histAcc, a, b uint64) (InodeChange, bool, error) {
 	c := InodeChange{Ino: ino}
 	ra, oka, err := valueAt(its.inodes, pfxInode(v.id, ino), a)

@@ -16,10 +16,9 @@ import (
 const writeBehindBytes = 8 << 20
 
 // writeBehind starts kernel writeback of Badger's value-log files while
-// data is being committed. Badger writes the value log through a shared
-// mapping and msyncs a whole file (64 MiB) synchronously on its single
-// write goroutine when it rotates to the next file; Sync does the same for
-// the current one. Until then the pages just sit dirty (the kernel's
+// data is being committed. Badger msyncs a whole value-log file (64 MiB)
+// synchronously on its single write goroutine when it rotates to the next
+// file; Sync does the same for the current one. Until then the pages just sit dirty (the kernel's
 // background writeback starts at 10 % of RAM), so without this every
 // rotation stalls all commits for as long as the disk needs to take 64 MiB
 // (measured: ~65 ms each, ~1 s per GiB). sync_file_range(WRITE) queues the
