@@ -74,8 +74,10 @@
 // The value log is written with pwrite by our patched Badger
 // (third_party/badger/TAPELAB.md: upstream's stores into a shared mapping
 // cost a fault, a zero fill and a TLB-shootdown IPI per page here), and
-// writeBehind starts its writeback as data is committed, so the msync at
-// each value-log rotation finds the pages already on disk.
+// writeBehind starts its writeback as data is committed. The patch also
+// finishes a full value-log file (msync, truncate) in the background
+// instead of stalling every commit behind it; syncs and memtable flushes
+// wait for it.
 // 4 KiB matches the page size the kernel writes back and ONTAP's WAFL
 // block: a 4 KiB overwrite in a snapshotted file copies 4 KiB, not an
 // extent; a 1 MiB FUSE write is 256 keys in one transaction (measured on

@@ -268,7 +268,9 @@ func WriteImage(ctx context.Context, src Source, w io.Writer, spec DumpSpec) (*I
 
 	// Phase II: the maps.
 	phase(PhaseII)
-	cw := &countingWriter{w: w, progress: spec.Progress, ctx: ctx}
+	pipe := newWriteBehind(w, 8)
+	defer pipe.Close() // on the error returns: stop its goroutine
+	cw := &countingWriter{w: pipe, progress: spec.Progress, ctx: ctx}
 	wr, err := format.NewWriter(cw, spec.Info)
 	if err != nil {
 		return nil, err
@@ -392,6 +394,9 @@ func WriteImage(ctx context.Context, src Source, w io.Writer, spec DumpSpec) (*I
 	phase(PhaseV) // no-op, as in modern ONTAP
 	if err := wr.Close(); err != nil {
 		return nil, fmt.Errorf("dump: %w", err)
+	}
+	if err := pipe.Close(); err != nil {
+		return nil, fmt.Errorf("dump: writing the image: %w", err)
 	}
 	st.Bytes = wr.Written()
 	st.Inodes = len(order)

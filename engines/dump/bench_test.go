@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -338,7 +341,34 @@ func syncfs(dir string) error {
 // no benchmark pays for the writeback of the setup or of the one before it
 // (with a 1 GiB tree that dominated whichever ran first).
 func settle(b *testing.B) {
+	profile(b)
 	b.StopTimer()
 	syscall.Sync()
 	b.StartTimer()
 }
+
+// profile starts, once per benchmark and only when
+// TAPELAB_BENCH_CPUPROFILE names a directory, a CPU profile of the
+// benchmark's loop (setup excluded): DIR/<benchmark>.prof.
+func profile(b *testing.B) {
+	dir := os.Getenv("TAPELAB_BENCH_CPUPROFILE")
+	if dir == "" || profiling[b.Name()] {
+		return
+	}
+	profiling[b.Name()] = true
+	f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+".prof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { pprof.StopCPUProfile(); f.Close() })
+	if os.Getenv("TAPELAB_BENCH_TRACE") != "" {
+		tf, _ := os.Create(filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+".trace"))
+		trace.Start(tf)
+		b.Cleanup(func() { trace.Stop(); tf.Close() })
+	}
+}
+
+var profiling = map[string]bool{}

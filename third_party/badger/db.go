@@ -1128,6 +1128,11 @@ func (db *DB) handleMemTableFlush(mt *memTable, dropPrefixes [][]byte) error {
 		return nil
 	}
 
+	// tapelab patch: the table's value pointers must not point into a
+	// rotated value-log file that is not synced yet (value.go rotateBehind).
+	if err := db.vlog.waitRotations(); err != nil {
+		return err
+	}
 	fileID := db.lc.reserveFileID()
 	var tbl *table.Table
 	var err error
