@@ -109,15 +109,32 @@ func TestForeignAndCorruptDirectory(t *testing.T) {
 // is then SIGKILLed; everything synced must be there and consistent.
 func TestCrash(t *testing.T) {
 	if dir := os.Getenv("TAPELAB_VOLUME_CRASH_DIR"); dir != "" {
+		if os.Getenv("TAPELAB_VOLUME_CRASH_VLOG") != "" {
+			valueLogFileSize = 1 << 20
+		}
 		crashChild(dir)
 		return
 	}
 	// Kill the child at several moments of its unsynced churn (which
-	// deletes, truncates and creates/deletes snapshots).
-	for _, delay := range []time.Duration{0, 3 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond} {
+	// deletes, truncates and creates/deletes snapshots), with value-log
+	// files of 64 MiB (no rotation) and of 1 MiB (a rotation every few
+	// writes: the child dies with rotated files not yet synced or
+	// truncated, see third_party/badger/TAPELAB.md).
+	type crashRun struct {
+		delay time.Duration
+		vlog  string
+	}
+	var runs []crashRun
+	for _, vlog := range []string{"", "1MiB"} {
+		for _, delay := range []time.Duration{0, 3 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond} {
+			runs = append(runs, crashRun{delay, vlog})
+		}
+	}
+	for _, run := range runs {
+		delay := run.delay
 		dir := t.TempDir()
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "TAPELAB_VOLUME_CRASH_DIR="+dir)
+		cmd.Env = append(os.Environ(), "TAPELAB_VOLUME_CRASH_DIR="+dir, "TAPELAB_VOLUME_CRASH_VLOG="+run.vlog)
 		cmd.Stderr = os.Stderr
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -267,4 +284,63 @@ func TestResumeInterruptedDeletes(t *testing.T) {
 	if a := must[Attr](t)(w2.GetAttr(g.Ino)); a.Size != 0 || a.Blocks != 0 {
 		t.Fatalf("g: %+v", a)
 	}
+}
+
+// TestValueLogRotation writes through many value-log rotations (1 MiB
+// files), reading earlier files while their rotated value-log files are
+// finished in the background, then runs GC, syncs, reopens and reads
+// everything back.
+func TestValueLogRotation(t *testing.T) {
+	defer func(n int64) { valueLogFileSize = n }(valueLogFileSize)
+	valueLogFileSize = 1 << 20
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	v := must[*Volume](t)(s.CreateVolume(Spec{SVM: "vs1", Name: "rot", Size: 64 << 20}))
+	w := must[*View](t)(v.Active())
+	const files = 40
+	inos := make([]uint64, files)
+	for i := range files {
+		a := must[Attr](t)(w.Create(RootIno, "f"+strconv.Itoa(i), 0o644, Owner{}))
+		inos[i] = a.Ino
+		must[int](t)(w.Write(a.Ino, 0, pattern(300<<10, byte(i))))
+		if i%7 == 6 {
+			must[SnapshotInfo](t)(v.CreateSnapshot("s" + strconv.Itoa(i)))
+		}
+		for j := 0; j <= i; j += 5 {
+			equal(t, readAll(t, w, inos[j]), pattern(300<<10, byte(j)))
+		}
+	}
+	// free most of it and let the value-log GC rewrite rotated files
+	for i := range files {
+		if i%3 != 0 {
+			if err := w.Unlink(RootIno, "f"+strconv.Itoa(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, sn := range v.Snapshots() {
+		if _, err := v.DeleteSnapshot(sn.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.GC(); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	vlogs, _ := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	if len(vlogs) < 2 {
+		t.Fatalf("%d value-log files: the test did not rotate", len(vlogs))
+	}
+	s.Close()
+	s = newStore(t, dir)
+	defer s.Close()
+	v = must[*Volume](t)(s.Volume("vs1", "rot"))
+	w = must[*View](t)(v.Active())
+	for i := 0; i < files; i += 3 {
+		a := must[Attr](t)(w.Lookup(RootIno, "f"+strconv.Itoa(i)))
+		equal(t, readAll(t, w, a.Ino), pattern(300<<10, byte(i)))
+	}
+	checkClean(t, v)
 }

@@ -57,6 +57,10 @@ func (l badgerLogger) Warningf(f string, a ...any) { l.f("badger: warning: "+f, 
 func (l badgerLogger) Infof(string, ...any)        {}
 func (l badgerLogger) Debugf(string, ...any)       {}
 
+// valueLogFileSize is the size at which Badger starts a new value-log
+// file (a variable so that tests can make it rotate every MiB).
+var valueLogFileSize int64 = 64 << 20
+
 func (s *Store) badgerOptions() badger.Options {
 	logf := s.opts.Logf
 	if logf == nil {
@@ -66,7 +70,7 @@ func (s *Store) badgerOptions() badger.Options {
 		WithValueThreshold(1 << 10). // blocks in the value log, metadata inline in the LSM
 		WithCompression(options.None).
 		WithBlockCacheSize(0). // no compression: the block cache buys nothing (notes §3)
-		WithValueLogFileSize(64 << 20).
+		WithValueLogFileSize(valueLogFileSize).
 		WithMemTableSize(32 << 20).
 		WithSyncWrites(s.opts.SyncWrites).
 		WithCompactL0OnClose(true).

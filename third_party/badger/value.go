@@ -672,8 +672,12 @@ func (vlog *valueLog) open(db *DB) error {
 		if vlog.opt.ReadOnly {
 			flags = os.O_RDONLY
 		}
+		// tapelab patch: z.NewFile here means the file had 0 bytes: a
+		// crash interrupted createVlogFile between creating and sizing it
+		// (seen with SIGKILL at a rotation). It holds no entries, and open
+		// has just bootstrapped it; upstream refused to open the database.
 		if err := lf.open(vlog.fpath(fid), flags,
-			2*vlog.opt.ValueLogFileSize); err != nil {
+			2*vlog.opt.ValueLogFileSize); err != nil && err != z.NewFile {
 			return y.Wrapf(err, "Open existing file: %q", lf.path)
 		}
 		// We shouldn't delete the maxFid file.
