@@ -89,7 +89,10 @@
 // another name), LIST lists, NOWRITE reads without writing, FORCE skips
 // the free-inode check. DIRECT=Y with FhInfo positions seeks to each
 // file's header and reads only its records; a directory needs
-// ENHANCED_DAR_ENABLED=Y (else "No files were created").
+// ENHANCED_DAR_ENABLED=Y (else "No files were created") and is read from
+// the start (the directories) up to its last file in inode order, in
+// bounded windows, not to the end of the image (the image holds no
+// offset map of phase IV, so the files in between are read and skipped).
 //
 // The backup event log (seed 001 format "type timestamp identifier event
 // (event_info)"; Tape_open and Tape_close name the tape device, as the

@@ -977,17 +977,19 @@ func (e *Engine) dar(ctx context.Context, req *engines.RecoverRequest, tgt Targe
 				return nil, ErrNoFiles
 			}
 			// Enhanced DAR of a directory: read the directories (phase I)
-			// and the files below it from the start of the image.
-			if err := req.Seek(0, 0); err != nil {
+			// from the start of the image, then the files below it up to
+			// the last of them (inode order), in bounded windows.
+			if err := wr.stream(0); err != nil {
 				return nil, fmt.Errorf("%s: %w", MsgMediaErrorRead, err)
 			}
-			r2, err := format.NewReader(cr)
+			r2, err := format.NewReader(wr)
 			if err != nil {
 				return nil, tapeErr(err)
 			}
 			sub := spec
 			sub.Select = []Selection{s}
 			sub.State = nil
+			sub.stopAfterSelected = true
 			dst, err := ReadImage(ctx, r2, tgtOrNil(tgt), sub)
 			if err != nil {
 				return nil, err
@@ -1086,6 +1088,13 @@ func darExtent(size uint64) uint64 {
 
 func (w *darWindowReader) seekTo(off, bound uint64) error {
 	w.limit, w.bound, w.win = 0, bound, darHeaderWindow
+	return w.seekWindow(off)
+}
+
+// stream reads on from off in windows of darMaxWindow, with no end in
+// view (a directory DAR reading up to its last file).
+func (w *darWindowReader) stream(off uint64) error {
+	w.limit, w.bound, w.win = 0, 0, darMaxWindow
 	return w.seekWindow(off)
 }
 

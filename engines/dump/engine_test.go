@@ -524,3 +524,80 @@ func (s *seekStream) Read(p []byte) (int, error) {
 	s.pos += n
 	return n, nil
 }
+
+// TestDirectoryDARStopsAfterItsFiles: an enhanced directory DAR reads the
+// directories and then the files up to the directory's last inode, not
+// the rest of the image (here 8 MiB of a later directory), and restores
+// the directory whole: contents, a subdirectory, a hard link, xattrs.
+func TestDirectoryDARStopsAfterItsFiles(t *testing.T) {
+	l := newLab(t)
+	_, w := l.volume(t, "vol1", 64<<20)
+	want, _ := w.Mkdir(volume.RootIno, "want", 0o750, volume.Owner{UID: 7})
+	sub, _ := w.Mkdir(want.Ino, "sub", 0o755, volume.Owner{})
+	contents := map[string]string{}
+	for i := 0; i < 5; i++ {
+		dir, name := want.Ino, "w"+strconv.Itoa(i)
+		if i%2 == 1 {
+			dir, name = sub.Ino, "s"+strconv.Itoa(i)
+		}
+		f, _ := w.Create(dir, name, 0o644, volume.Owner{})
+		body := strings.Repeat(name+" ", 3000*(i+1))
+		w.Write(f.Ino, 0, []byte(body))
+		if dir == sub.Ino {
+			name = "sub/" + name
+		}
+		contents[name] = body
+		if i == 0 {
+			w.SetXattr(f.Ino, "user.tag", []byte("w0"), 0)
+			w.Link(f.Ino, want.Ino, "w0-link")
+			contents["w0-link"] = body
+		}
+	}
+	rest, _ := w.Mkdir(volume.RootIno, "rest", 0o755, volume.Owner{})
+	blob := bytes.Repeat([]byte("later data "), 1<<17)
+	for i := 0; i < 6; i++ {
+		f, _ := w.Create(rest.Ino, "r"+strconv.Itoa(i), 0o644, volume.Owner{})
+		w.Write(f.Ino, 0, blob)
+	}
+	rec := newRecorder()
+	img, _ := l.backup(t, rec, "FILESYSTEM", "/vs1/vol1", "HIST", "Y")
+	_, w2 := l.volume(t, "vol2", 16<<20)
+	stream := &seekStream{img: img}
+	res, err := l.eng.Recover(context.Background(), &engines.RecoverRequest{
+		Env:    envOf("FILESYSTEM", "/vs1/vol2", "DIRECT", "Y", "ENHANCED_DAR_ENABLED", "Y"),
+		Names:  []engines.NameEntry{{OriginalPath: "/want", DestinationPath: "/vs1/vol2/got", FhInfo: rec.nodes[want.Ino].FhInfo, Node: want.Ino}},
+		Stream: stream, Seek: stream.seek,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BytesRead <= 0 || res.BytesRead > int64(len(img))/4 {
+		t.Errorf("directory DAR read %d bytes of a %d-byte image; want well under a quarter (the rest is another directory)", res.BytesRead, len(img))
+	}
+	for name, body := range contents {
+		a, err := w2.Resolve("got/" + name)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		buf := make([]byte, a.Size)
+		n, _ := w2.Read(a.Ino, 0, buf)
+		if string(buf[:n]) != body {
+			t.Errorf("%s: %d bytes restored, want %d", name, n, len(body))
+		}
+	}
+	a, _ := w2.Resolve("got/w0")
+	b, _ := w2.Resolve("got/w0-link")
+	if a.Ino == 0 || a.Ino != b.Ino {
+		t.Errorf("hard link not restored as one: %d %d", a.Ino, b.Ino)
+	}
+	if v, err := w2.GetXattr(a.Ino, "user.tag"); err != nil || string(v) != "w0" {
+		t.Errorf("xattr: %q %v", v, err)
+	}
+	if d, err := w2.Resolve("got"); err != nil || d.Mode&0o7777 != 0o750 || d.UID != 7 {
+		t.Errorf("directory attributes: %+v %v", d, err)
+	}
+	if _, err := w2.Resolve("rest"); err == nil {
+		t.Error("a directory that was not selected was restored")
+	}
+}

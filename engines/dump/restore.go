@@ -51,6 +51,12 @@ type RestoreSpec struct {
 	Progress  engines.Progress
 	History   engines.FileHistory // table of contents for START_RECOVER_FILEHIST
 	Phase     func(string)
+
+	// stopAfterSelected ends phase III after the last selected inode
+	// instead of at the end of the image (a directory DAR: inodes come in
+	// ascending order, so nothing after it is wanted, and a DAR reads
+	// only what it needs).
+	stopAfterSelected bool
 }
 
 // RestoreStats are the results of ReadImage.
@@ -85,6 +91,7 @@ type restorer struct {
 	lastBytes  int64
 	batch      batchTarget     // the target, when it queues changes
 	counted    map[string]bool // batch: files counted in st.Files
+	last       *uint32         // lastSelected, once computed
 }
 
 // batchTarget is a Target that can queue changes and apply them in
@@ -757,6 +764,20 @@ func (r *restorer) mkdirAll(p string) error {
 }
 
 // files is phase III: regular files, symlinks, devices, in inode order.
+// lastSelected is the highest inode number phase III restores (0: none).
+func (r *restorer) lastSelected() uint32 {
+	if r.last == nil {
+		var last uint32
+		for ino := range r.place {
+			if _, dir := r.dirs[ino]; !dir {
+				last = max(last, ino)
+			}
+		}
+		r.last = &last
+	}
+	return *r.last
+}
+
 func (r *restorer) files() error {
 	var cur *fileRestore
 	flush := func() {
@@ -793,6 +814,9 @@ func (r *restorer) files() error {
 			return fmt.Errorf("%s: %w: unexpected inode map", MsgMediaErrorRead, format.ErrFormat)
 		}
 		flush()
+		if r.spec.stopAfterSelected && e.Ino() > r.lastSelected() {
+			return r.settle(true) // as at the end of the image
+		}
 		if e.Header.Inode.Mode&format.IFMT == format.IFDIR {
 			// a directory after the files (not written by BSD dumps): read it
 			ents, err := r.rd.ReadDir()
