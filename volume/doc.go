@@ -38,7 +38,12 @@
 //	O | id | ino                         -> from blk u64 | gen u64 | deleted byte (blocks still to free)
 //
 // A version whose Badger UserMeta has bit 0 set is a tombstone: the record
-// is absent (deleted; for blocks, a hole) from its birth epoch on. Names never
+// is absent (deleted; for blocks, a hole) from its birth epoch on. A data
+// block version with bit 1 set carries six bits of the CRC-32C of its bytes
+// in bits 2-7, so a snapshot diff tells most changed blocks from rewritten
+// ones by their keys alone (measured: 1 GiB volume, 1 % of blocks
+// rewritten, Changes 35-58 ms -> 21-27 ms; reading the two versions from the
+// value log had been most of it). Names never
 // contain 0x00, so the terminator keeps "a" and "ab" versions apart.
 //
 // # Epochs and copy-on-write

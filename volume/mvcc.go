@@ -244,6 +244,9 @@ func (t *wtx) replace(prefix, val []byte, data, found bool, oldKey []byte, birth
 		if val == nil {
 			return t.txn.SetEntry(badger.NewEntry(k, nil).WithMeta(metaTomb))
 		}
+		if data && writeBlockSums {
+			return t.txn.SetEntry(badger.NewEntry(k, val).WithMeta(blockMeta(val)))
+		}
 		return t.txn.Set(k, val)
 	}
 	totalDelta := 0

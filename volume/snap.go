@@ -497,7 +497,7 @@ func (v *Volume) diffInode(txn *badger.Txn, its diffIters, ino uint64, h *histAc
 					continue
 				}
 				seen[blk] = true
-				d, err := blockDiffers(it, v.id, ino, blk, a, b, &scratch)
+				d, err := blockDiffers(txn, it, v.id, ino, blk, a, b, &scratch)
 				if err != nil {
 					return c, false, err
 				}
@@ -527,8 +527,11 @@ func (v *Volume) diffInode(txn *badger.Txn, its diffIters, ino uint64, h *histAc
 // Versions sort newest first, so one Seek finds the version visible at the
 // later epoch and the one visible at the earlier epoch is reached with
 // Next, usually the very next key.
-// scratch holds the later version's bytes (reused across calls).
-func blockDiffers(it *badger.Iterator, id uint32, ino, blk, a, b uint64, scratch *[]byte) (bool, error) {
+// Versions that carry checksum bits (metaSum) and differ in them differ,
+// known without reading either from the value log.
+// scratch holds a version's bytes (reused across calls); txn is the
+// transaction of it.
+func blockDiffers(txn *badger.Txn, it *badger.Iterator, id uint32, ino, blk, a, b uint64, scratch *[]byte) (bool, error) {
 	lo, hi := min(a, b), max(a, b)
 	pfx := pfxBlock(id, ino, blk)
 	item := seekIn(it, withEpoch(pfx, hi), pfx)
@@ -538,8 +541,10 @@ func blockDiffers(it *badger.Iterator, id uint32, ino, blk, a, b uint64, scratch
 	if birthOf(item.Key()) <= lo {
 		return false, nil // one version serves both epochs
 	}
-	presentHi := item.UserMeta()&metaTomb == 0
-	if presentHi {
+	metaHi := item.UserMeta()
+	presentHi := metaHi&metaTomb == 0
+	if presentHi && metaHi&metaSum == 0 {
+		// no checksum: the bytes will be needed (the iterator moves on)
 		v, err := item.ValueCopy((*scratch)[:0])
 		if err != nil {
 			return false, err
@@ -551,6 +556,7 @@ func blockDiffers(it *badger.Iterator, id uint32, ino, blk, a, b uint64, scratch
 	// it (stale: skip them), and a key whose newest version is a delete
 	// marker is gone.
 	var itemLo *badger.Item
+	hiKey := item.KeyCopy(nil)
 	prev := item.KeyCopy(nil)
 	for it.Next(); it.Valid(); it.Next() {
 		cur := it.Item()
@@ -573,6 +579,24 @@ func blockDiffers(it *badger.Iterator, id uint32, ino, blk, a, b uint64, scratch
 	presentLo := itemLo != nil && itemLo.UserMeta()&metaTomb == 0
 	if presentLo != presentHi || !presentLo {
 		return presentLo != presentHi, nil
+	}
+	if metaHi&metaSum != 0 {
+		metaLo := itemLo.UserMeta()
+		if metaLo&metaSum != 0 && metaLo != metaHi {
+			return true, nil // checksums differ
+		}
+		// Same checksum bits, or none at lo: compare the bytes. The
+		// later version is the newest of its key (seekIn skips deleted
+		// keys), so a Get finds it again.
+		hiItem, err := txn.Get(hiKey)
+		if err != nil {
+			return false, err
+		}
+		v, err := hiItem.ValueCopy((*scratch)[:0])
+		if err != nil {
+			return false, err
+		}
+		*scratch = v
 	}
 	differ := false
 	err := itemLo.Value(func(valLo []byte) error {
