@@ -419,11 +419,7 @@ type diffIters struct{ inodes, blocks *badger.Iterator }
 
 func (v *Volume) diffInode(txn *badger.Txn, its diffIters, ino uint64, h *histAcc, a, b uint64) (InodeChange, bool, error) {
 	c := InodeChange{Ino: ino}
-	ra, oka, err := valueAt(its.inodes, pfxInode(v.id, ino), a)
-	if err != nil {
-		return c, false, err
-	}
-	rb, okb, err := valueAt(its.inodes, pfxInode(v.id, ino), b)
+	rb, okb, ra, oka, err := valuesAt(its.inodes, pfxInode(v.id, ino), b, a)
 	if err != nil {
 		return c, false, err
 	}
@@ -518,6 +514,47 @@ func (v *Volume) diffInode(txn *badger.Txn, its diffIters, ino uint64, h *histAc
 		}
 	}
 	return c, c.Created || c.Deleted || c.Attr || c.Dirents || c.Xattrs || len(c.Data) > 0, nil
+}
+
+// valuesAt returns copies of the versions of record prefix visible at
+// epochs hi and lo (lo < hi) with one Seek: versions sort newest first, so
+// the one visible at lo follows the one at hi (as in blockDiffers). A Seek
+// per epoch cost a diff most of its time.
+func valuesAt(it *badger.Iterator, prefix []byte, hi, lo uint64) (vHi []byte, okHi bool, vLo []byte, okLo bool, err error) {
+	item := seekIn(it, withEpoch(prefix, hi), prefix)
+	if item == nil || len(item.Key()) != len(prefix)+8 {
+		return nil, false, nil, false, nil // no version at or before hi
+	}
+	okHi = item.UserMeta()&metaTomb == 0
+	if okHi {
+		if vHi, err = item.ValueCopy(nil); err != nil {
+			return nil, false, nil, false, err
+		}
+	}
+	if birthOf(item.Key()) <= lo {
+		return vHi, okHi, vHi, okHi, nil // one version serves both
+	}
+	prev := item.KeyCopy(nil)
+	for it.Next(); it.Valid(); it.Next() {
+		cur := it.Item()
+		k := cur.Key()
+		if !bytes.HasPrefix(k, prefix) {
+			break
+		}
+		if bytes.Equal(k, prev) {
+			continue // an older Badger version of a key already seen
+		}
+		prev = cur.KeyCopy(prev[:0])
+		if cur.IsDeletedOrExpired() || len(k) != len(prefix)+8 || birthOf(k) > lo {
+			continue
+		}
+		if cur.UserMeta()&metaTomb != 0 {
+			return vHi, okHi, nil, false, nil
+		}
+		vLo, err = cur.ValueCopy(nil)
+		return vHi, okHi, vLo, err == nil, err
+	}
+	return vHi, okHi, nil, false, nil
 }
 
 // blockDiffers compares block blk of ino at epochs a and b: the same
