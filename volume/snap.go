@@ -534,27 +534,36 @@ func valuesAt(it *badger.Iterator, prefix []byte, hi, lo uint64) (vHi []byte, ok
 	if birthOf(item.Key()) <= lo {
 		return vHi, okHi, vHi, okHi, nil // one version serves both
 	}
-	prev := item.KeyCopy(nil)
+	cur := visibleBelow(it, prefix, item.KeyCopy(nil), lo)
+	if cur == nil || cur.UserMeta()&metaTomb != 0 {
+		return vHi, okHi, nil, false, nil
+	}
+	vLo, err = cur.ValueCopy(nil)
+	return vHi, okHi, vLo, err == nil, err
+}
+
+// visibleBelow moves it on from prev, a version of record prefix, to the
+// version visible at epoch lo: the next distinct key born at or before lo
+// that Badger has not deleted (nil: none). With AllVersions, Badger lists a
+// key's own older versions right after it (stale: skipped), and a key whose
+// newest version is a delete marker is gone.
+func visibleBelow(it *badger.Iterator, prefix, prev []byte, lo uint64) *badger.Item {
 	for it.Next(); it.Valid(); it.Next() {
 		cur := it.Item()
 		k := cur.Key()
 		if !bytes.HasPrefix(k, prefix) {
-			break
+			return nil
 		}
 		if bytes.Equal(k, prev) {
-			continue // an older Badger version of a key already seen
+			continue
 		}
 		prev = cur.KeyCopy(prev[:0])
 		if cur.IsDeletedOrExpired() || len(k) != len(prefix)+8 || birthOf(k) > lo {
 			continue
 		}
-		if cur.UserMeta()&metaTomb != 0 {
-			return vHi, okHi, nil, false, nil
-		}
-		vLo, err = cur.ValueCopy(nil)
-		return vHi, okHi, vLo, err == nil, err
+		return cur
 	}
-	return vHi, okHi, nil, false, nil
+	return nil
 }
 
 // blockDiffers compares block blk of ino at epochs a and b: the same
@@ -588,31 +597,9 @@ func blockDiffers(txn *badger.Txn, it *badger.Iterator, id uint32, ino, blk, a, 
 		}
 		*scratch = v
 	}
-	// The version visible at lo: the first older key born <= lo. With
-	// AllVersions, Badger lists a key's own older versions right after
-	// it (stale: skip them), and a key whose newest version is a delete
-	// marker is gone.
-	var itemLo *badger.Item
+	// The version visible at lo: the first older key born <= lo.
 	hiKey := item.KeyCopy(nil)
-	prev := item.KeyCopy(nil)
-	for it.Next(); it.Valid(); it.Next() {
-		cur := it.Item()
-		k := cur.Key()
-		if !bytes.HasPrefix(k, pfx) {
-			break
-		}
-		if bytes.Equal(k, prev) {
-			continue
-		}
-		prev = cur.KeyCopy(prev[:0])
-		if cur.IsDeletedOrExpired() || len(k) != len(pfx)+8 {
-			continue
-		}
-		if birthOf(k) <= lo {
-			itemLo = cur
-			break
-		}
-	}
+	itemLo := visibleBelow(it, pfx, item.KeyCopy(nil), lo)
 	presentLo := itemLo != nil && itemLo.UserMeta()&metaTomb == 0
 	if presentLo != presentHi || !presentLo {
 		return presentLo != presentHi, nil
