@@ -365,8 +365,13 @@ func profile(b *testing.B) {
 	}
 	b.Cleanup(func() { pprof.StopCPUProfile(); f.Close() })
 	if os.Getenv("TAPELAB_BENCH_TRACE") != "" {
-		tf, _ := os.Create(filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+".trace"))
-		trace.Start(tf)
+		tf, err := os.Create(filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+".trace"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := trace.Start(tf); err != nil {
+			b.Fatal(err)
+		}
 		b.Cleanup(func() { trace.Stop(); tf.Close() })
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path"
 	"sort"
 	"strings"
@@ -91,7 +92,6 @@ type restorer struct {
 	lastBytes  int64
 	batch      batchTarget     // the target, when it queues changes
 	counted    map[string]bool // batch: files counted in st.Files
-	last       *uint32         // lastSelected, once computed
 }
 
 // batchTarget is a Target that can queue changes and apply them in
@@ -763,22 +763,23 @@ func (r *restorer) mkdirAll(p string) error {
 	return r.mkdir(p)
 }
 
-// files is phase III: regular files, symlinks, devices, in inode order.
 // lastSelected is the highest inode number phase III restores (0: none).
 func (r *restorer) lastSelected() uint32 {
-	if r.last == nil {
-		var last uint32
-		for ino := range r.place {
-			if _, dir := r.dirs[ino]; !dir {
-				last = max(last, ino)
-			}
+	var last uint32
+	for ino := range r.place {
+		if _, dir := r.dirs[ino]; !dir {
+			last = max(last, ino)
 		}
-		r.last = &last
 	}
-	return *r.last
+	return last
 }
 
+// files is phase III: regular files, symlinks, devices, in inode order.
 func (r *restorer) files() error {
+	stopAfter := uint32(math.MaxUint32)
+	if r.spec.stopAfterSelected {
+		stopAfter = r.lastSelected()
+	}
 	var cur *fileRestore
 	flush := func() {
 		if cur != nil {
@@ -814,7 +815,7 @@ func (r *restorer) files() error {
 			return fmt.Errorf("%s: %w: unexpected inode map", MsgMediaErrorRead, format.ErrFormat)
 		}
 		flush()
-		if r.spec.stopAfterSelected && e.Ino() > r.lastSelected() {
+		if e.Ino() > stopAfter {
 			return r.settle(true) // as at the end of the image
 		}
 		if e.Header.Inode.Mode&format.IFMT == format.IFDIR {
